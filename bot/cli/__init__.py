@@ -1,0 +1,67 @@
+"""The ``uschina-bot`` command line (SPEC §4).
+
+Each command group lives in its own module exposing ``register(subparsers)``; this module only
+assembles them and turns deliberate errors into one readable line and a non-zero exit code.
+Heavy imports happen inside handlers so that ``--help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from bot.domain.errors import BotError
+
+COMMAND_MODULES = (
+    "run",
+    "demo",
+    "poll",
+    "classify",
+    "stories",
+    "evaluate",
+    "digest",
+    "status",
+    "sources",
+    "countdown",
+    "db",
+    "manifest",
+    "reclassify",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="uschina-bot",
+        description=(
+            "Watches US–China news, classifies it by issue and posts alerts, digests and "
+            "countdowns to Slack and Microsoft Teams."
+        ),
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"bot.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"bot.cli.{name}":
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(handler(args) or 0)
+    except BotError as exc:
+        print(f"uschina-bot: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

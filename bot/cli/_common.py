@@ -1,0 +1,65 @@
+"""Helpers shared by the CLI command modules."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import IO, Any
+
+from bot.domain.errors import ConfigError
+
+
+def parse_now(text: str | None) -> datetime:
+    """``--now`` value -> aware UTC datetime; None means the real clock."""
+    if not text:
+        return datetime.now(UTC)
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(
+            f"--now expects an ISO date or datetime such as 2024-09-01T08:00, got {text!r}"
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def add_now(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--now",
+        metavar="ISO",
+        help="freeze the clock at this ISO date/datetime (UTC unless an offset is given)",
+    )
+
+
+def open_input(path: str) -> IO[str]:
+    """Open ``path`` for reading text, ``-`` meaning standard input."""
+    if path == "-":
+        return sys.stdin
+    try:
+        return open(path, encoding="utf-8")  # noqa: SIM115 - caller closes
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def read_jsonl(stream: IO[str]) -> Iterator[dict[str, Any]]:
+    """Yield JSON objects from a JSON Lines stream; a bad line names its number."""
+    for number, line in enumerate(stream, start=1):
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"line {number} is not valid JSON: {exc.msg}") from None
+        if not isinstance(value, dict):
+            raise ConfigError(f"line {number} is not a JSON object")
+        yield value
+
+
+def write_jsonl(rows: Iterable[dict[str, Any]], stream: IO[str] = sys.stdout) -> None:
+    for row in rows:
+        stream.write(json.dumps(row, ensure_ascii=False) + "\n")

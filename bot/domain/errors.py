@@ -1,0 +1,83 @@
+"""The one exception tree of uschina-bot.
+
+::
+
+    BotError                      base of everything the bot raises on purpose
+    ├── ConfigError               bad YAML, env or taxonomy; carries key and line
+    ├── StorageError              the database cannot be reached or migrated
+    ├── FetchError                a source could not be fetched (kept as a result, see FetchOutcome)
+    │   └── UnsafeURLError        scheme, host or resolved address refused (SSRF guard)
+    ├── ParseError                bytes are not a feed/page we can read
+    ├── CommandError              a chat/CLI command is malformed; carries the usage line
+    └── DeliveryError             posting to a chat platform failed
+        ├── TransientDeliveryError   retry later (429, 5xx, network); may carry retry_after
+        └── PermanentDeliveryError   pause the target (channel_not_found, 404, revoked token)
+
+Per-source failures never escape a poll cycle: the fetcher and the parser turn them into
+results (a failed ``FetchOutcome``, ``ParsedFeed.warnings``) so one source cannot break others.
+"""
+
+from __future__ import annotations
+
+
+class BotError(Exception):
+    """Base of every deliberate uschina-bot error."""
+
+
+class ConfigError(BotError):
+    """Configuration is invalid. ``key`` and ``line`` locate the problem when known."""
+
+    def __init__(self, message: str, *, key: str | None = None, line: int | None = None) -> None:
+        self.key = key
+        self.line = line
+        where = []
+        if key:
+            where.append(f"key '{key}'")
+        if line:
+            where.append(f"line {line}")
+        prefix = f"{', '.join(where)}: " if where else ""
+        super().__init__(f"{prefix}{message}")
+
+
+class StorageError(BotError):
+    """The database is unreachable or cannot be migrated."""
+
+
+class FetchError(BotError):
+    """A source could not be fetched; the message is written for a person."""
+
+
+class UnsafeURLError(FetchError):
+    """A URL or one of its resolved addresses is not allowed (scheme, private network)."""
+
+
+class ParseError(BotError):
+    """The bytes are not a feed or page that can be read."""
+
+
+class CommandError(BotError):
+    """A command is malformed. ``usage`` is the usage line to show the user."""
+
+    def __init__(self, message: str, usage: str = "") -> None:
+        self.usage = usage
+        super().__init__(message)
+
+
+class DeliveryError(BotError):
+    """Posting to a chat platform failed."""
+
+
+class TransientDeliveryError(DeliveryError):
+    """Worth retrying later; ``retry_after`` seconds when the platform said so."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Retrying will not help; the target is paused with this reason."""
+
+
+class PayloadRejectedError(DeliveryError):
+    """The platform rejected the payload itself (e.g. invalid_blocks); send a plain fallback."""
