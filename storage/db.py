@@ -1,0 +1,144 @@
+"""Engine, sessions and migrations. The one place that knows database URLs and drivers.
+
+``DATABASE_URL`` is given in its plain SQLAlchemy form (``sqlite:///./x.db``,
+``postgresql://user@host/db``); the async driver (aiosqlite, asyncpg) is chosen here.
+SQLite runs in WAL mode with a busy timeout and foreign keys on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain.errors import StorageError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_URL = "sqlite:///./uschina-bot.db"
+_ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+}
+
+
+def async_url(raw: str) -> URL:
+    """Map a plain SQLAlchemy URL to its async-driver form; reject unsupported backends."""
+    try:
+        url = make_url(raw)
+    except Exception as exc:
+        raise StorageError(f"DATABASE_URL is not a valid database URL: {exc}") from None
+    backend = url.get_backend_name()
+    if backend not in _ASYNC_DRIVERS:
+        raise StorageError(
+            f"DATABASE_URL: unsupported database '{backend}' (use sqlite:/// or postgresql://)"
+        )
+    if url.drivername in _ASYNC_DRIVERS:
+        url = url.set(drivername=_ASYNC_DRIVERS[url.drivername])
+    elif "+" in url.drivername and backend == "postgresql":
+        url = url.set(drivername="postgresql+asyncpg")
+    elif "+" in url.drivername and backend == "sqlite":
+        url = url.set(drivername="sqlite+aiosqlite")
+    return url
+
+
+def safe_url(raw: str) -> str:
+    """The URL with any password masked, for logs and health output."""
+    try:
+        return make_url(raw).render_as_string(hide_password=True)
+    except Exception:
+        return "<invalid DATABASE_URL>"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+class Database:
+    """An async engine plus session factory. Create one per process with ``Database(url)``."""
+
+    def __init__(self, raw_url: str = DEFAULT_URL, *, echo: bool = False) -> None:
+        self.raw_url = raw_url
+        self.url = async_url(raw_url)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        kwargs: dict[str, Any] = {"echo": echo}
+        if self.is_sqlite:
+            kwargs["connect_args"] = {"timeout": 10}
+        else:
+            kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+        self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        if self.is_sqlite:
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+
+    @property
+    def dialect(self) -> str:
+        return self.url.get_backend_name()
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A session in one transaction: committed on success, rolled back on error."""
+        async with AsyncSession(self.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+
+    @asynccontextmanager
+    async def connect(self) -> AsyncIterator[AsyncConnection]:
+        """A Core connection in one transaction (bulk paths)."""
+        async with self.engine.begin() as conn:
+            yield conn
+
+    async def ping(self) -> bool:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            return True
+        except (SQLAlchemyError, OSError):
+            return False
+
+    async def upgrade(self) -> None:
+        """Apply Alembic migrations up to head (idempotent)."""
+        try:
+            await asyncio.to_thread(upgrade_to_head, self.raw_url)
+        except StorageError:
+            raise
+        except Exception as exc:
+            raise StorageError(f"cannot migrate {safe_url(self.raw_url)}: {exc}") from exc
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def alembic_config(raw_url: str) -> Any:
+    from alembic.config import Config
+
+    location = resources.files("storage") / "migrations"
+    cfg = Config()
+    cfg.set_main_option("script_location", str(location))
+    cfg.attributes["database_url"] = str(async_url(raw_url).render_as_string(hide_password=False))
+    return cfg
+
+
+def upgrade_to_head(raw_url: str) -> None:
+    """Run ``alembic upgrade head`` against ``raw_url`` (blocking; call in a thread)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(raw_url), "head")

@@ -1,0 +1,200 @@
+"""Countdowns to dated events, and event proposals detected in the news."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import RowMapping, delete, insert, select, update
+
+from bot.domain.models import Countdown
+from storage.db import Database
+from storage.repos.items import dialect_insert
+from storage.tables import countdown_t, proposal_t
+
+
+def to_countdown(row: RowMapping) -> Countdown:
+    return Countdown(
+        id=row["id"],
+        name=row["name"],
+        start=row["start"],
+        end=row["end"],
+        tentative=row["tentative"],
+        where=row["where"],
+        at=row["at"],
+        timezone=row["timezone"],
+        milestones=tuple(row["milestones"] or ()),
+        source=row["origin"],
+        status=row["status"],
+        note=row["note"],
+    )
+
+
+@dataclass(frozen=True)
+class Proposal:
+    id: int
+    label: str
+    kind: str
+    start: date
+    end: date
+    certainty: str
+    status: str
+    item_id: int | None = None
+    story_key: str | None = None
+    countdown_id: int | None = None
+
+
+def to_proposal(row: RowMapping) -> Proposal:
+    return Proposal(
+        id=row["id"],
+        label=row["label"],
+        kind=row["kind"],
+        start=row["start"],
+        end=row["end"],
+        certainty=row["certainty"],
+        status=row["status"],
+        item_id=row["item_id"],
+        story_key=row["story_key"],
+        countdown_id=row["countdown_id"],
+    )
+
+
+class CountdownRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def all(self, *, status: str | None = "active") -> list[Countdown]:
+        query = select(countdown_t).order_by(countdown_t.c.start, countdown_t.c.id)
+        if status:
+            query = query.where(countdown_t.c.status == status)
+        async with self.db.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [to_countdown(r) for r in rows]
+
+    async def get(self, countdown_id: int) -> Countdown | None:
+        async with self.db.connect() as conn:
+            row = (
+                (await conn.execute(select(countdown_t).where(countdown_t.c.id == countdown_id)))
+                .mappings()
+                .first()
+            )
+        return to_countdown(row) if row else None
+
+    async def add(
+        self,
+        *,
+        name: str,
+        start: date,
+        end: date,
+        tentative: bool,
+        now: datetime,
+        where: str | None = None,
+        at: datetime | None = None,
+        timezone: str = "UTC",
+        milestones: tuple[int, ...] = (30, 14, 7, 3, 1, 0),
+        origin: str = "command",
+        created_by: str | None = None,
+        note: str | None = None,
+    ) -> Countdown:
+        async with self.db.connect() as conn:
+            result = await conn.execute(
+                insert(countdown_t).values(
+                    name=name,
+                    start=start,
+                    end=end,
+                    tentative=tentative,
+                    where=where,
+                    at=at,
+                    timezone=timezone,
+                    milestones=list(milestones),
+                    origin=origin,
+                    status="active",
+                    note=note,
+                    created_by=created_by,
+                    created_at=now,
+                )
+            )
+            new_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        found = await self.get(new_id)
+        assert found is not None
+        return found
+
+    async def by_name(self, name: str) -> Countdown | None:
+        async with self.db.connect() as conn:
+            row = (
+                (await conn.execute(select(countdown_t).where(countdown_t.c.name == name)))
+                .mappings()
+                .first()
+            )
+        return to_countdown(row) if row else None
+
+    async def update(self, countdown_id: int, **values: object) -> None:
+        async with self.db.connect() as conn:
+            await conn.execute(
+                update(countdown_t).where(countdown_t.c.id == countdown_id).values(**values)
+            )
+
+    async def remove(self, countdown_id: int) -> bool:
+        async with self.db.connect() as conn:
+            result = await conn.execute(delete(countdown_t).where(countdown_t.c.id == countdown_id))
+        return bool(result.rowcount)
+
+    # ----------------------------------------------------------------- proposals
+
+    async def propose(
+        self,
+        *,
+        label: str,
+        kind: str,
+        start: date,
+        end: date,
+        certainty: str,
+        now: datetime,
+        item_id: int | None = None,
+        story_key: str | None = None,
+    ) -> Proposal | None:
+        """Record a detected event once (by label and start); None when already known."""
+        async with self.db.connect() as conn:
+            result = await conn.execute(
+                dialect_insert(conn, proposal_t)
+                .values(
+                    label=label,
+                    kind=kind,
+                    start=start,
+                    end=end,
+                    certainty=certainty,
+                    status="proposed",
+                    item_id=item_id,
+                    story_key=story_key,
+                    created_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["label", "start"])
+                .returning(proposal_t.c.id)
+            )
+            new_id = result.scalar()
+        return await self.proposal(int(new_id)) if new_id is not None else None
+
+    async def proposal(self, proposal_id: int) -> Proposal | None:
+        async with self.db.connect() as conn:
+            row = (
+                (await conn.execute(select(proposal_t).where(proposal_t.c.id == proposal_id)))
+                .mappings()
+                .first()
+            )
+        return to_proposal(row) if row else None
+
+    async def proposals(self, *, status: str | None = "proposed") -> list[Proposal]:
+        query = select(proposal_t).order_by(proposal_t.c.start, proposal_t.c.id)
+        if status:
+            query = query.where(proposal_t.c.status == status)
+        async with self.db.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [to_proposal(r) for r in rows]
+
+    async def mark_tracked(self, proposal_id: int, countdown_id: int) -> None:
+        async with self.db.connect() as conn:
+            await conn.execute(
+                update(proposal_t)
+                .where(proposal_t.c.id == proposal_id)
+                .values(status="tracked", countdown_id=countdown_id)
+            )

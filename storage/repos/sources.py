@@ -1,0 +1,149 @@
+"""Sources and their fetch state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import RowMapping, delete, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.domain.errors import ConfigError
+from bot.domain.models import FetchState, Source, SourceSpec
+from storage.db import Database
+from storage.tables import source_t
+
+_STATE_COLUMNS = (
+    "etag",
+    "last_modified",
+    "last_success",
+    "last_attempt",
+    "last_error",
+    "last_warning",
+    "failures",
+    "next_poll",
+    "baseline_done",
+)
+
+
+def to_source(row: RowMapping) -> Source:
+    spec = SourceSpec(
+        name=row["name"],
+        url=row["url"],
+        type=row["type"],
+        interval_s=row["interval_s"],
+        selector=row["selector"],
+        official=row["official"],
+        enabled=row["enabled"],
+    )
+    state = FetchState(**{c: row[c] for c in _STATE_COLUMNS})
+    return Source(id=row["id"], spec=spec, state=state)
+
+
+def state_values(state: FetchState) -> dict[str, Any]:
+    return {c: getattr(state, c) for c in _STATE_COLUMNS}
+
+
+def spec_values(spec: SourceSpec) -> dict[str, Any]:
+    return {
+        "name": spec.name,
+        "url": spec.url,
+        "type": spec.type,
+        "interval_s": spec.interval_s,
+        "selector": spec.selector,
+        "official": spec.official,
+        "enabled": spec.enabled,
+    }
+
+
+class SourceRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def _select(self, query: Any) -> list[Source]:
+        async with self.db.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [to_source(r) for r in rows]
+
+    async def all(self, *, enabled_only: bool = False) -> list[Source]:
+        query = select(source_t).order_by(source_t.c.id)
+        if enabled_only:
+            query = query.where(source_t.c.enabled.is_(True))
+        return await self._select(query)
+
+    async def get(self, source_id: int) -> Source | None:
+        found = await self._select(select(source_t).where(source_t.c.id == source_id))
+        return found[0] if found else None
+
+    async def by_url(self, url: str) -> Source | None:
+        found = await self._select(select(source_t).where(source_t.c.url == url))
+        return found[0] if found else None
+
+    async def add(self, spec: SourceSpec, *, origin: str, now: datetime) -> Source:
+        """Insert a source; raises ConfigError when its URL is already configured."""
+        values = spec_values(spec) | {"origin": origin, "created_at": now, "next_poll": now}
+        try:
+            async with self.db.connect() as conn:
+                result = await conn.execute(insert(source_t).values(**values))
+                new_id = result.inserted_primary_key[0]  # type: ignore[index]
+        except IntegrityError:
+            raise ConfigError(f"a source with URL {spec.url} already exists") from None
+        source = await self.get(int(new_id))
+        assert source is not None
+        return source
+
+    async def upsert_specs(self, specs: list[SourceSpec], *, origin: str, now: datetime) -> int:
+        """Add sources whose URL is new; refresh the declared fields of ones from ``origin``.
+
+        Returns the number added. Fetch state is never touched; user-added sources are never
+        overwritten by config or defaults.
+        """
+        added = 0
+        async with self.db.connect() as conn:
+            rows = (await conn.execute(select(source_t.c.url, source_t.c.origin))).all()
+            known = {url: row_origin for url, row_origin in rows}
+            for spec in specs:
+                if spec.url not in known:
+                    values = spec_values(spec) | {
+                        "origin": origin,
+                        "created_at": now,
+                        "next_poll": now,
+                    }
+                    await conn.execute(insert(source_t).values(**values))
+                    known[spec.url] = origin
+                    added += 1
+                elif known[spec.url] == origin:
+                    await conn.execute(
+                        update(source_t)
+                        .where(source_t.c.url == spec.url)
+                        .values(**spec_values(spec))
+                    )
+        return added
+
+    async def remove(self, source_id: int) -> bool:
+        async with self.db.connect() as conn:
+            result = await conn.execute(delete(source_t).where(source_t.c.id == source_id))
+        return bool(result.rowcount)
+
+    async def due(self, now: datetime, *, limit: int | None = None) -> list[Source]:
+        """Enabled sources whose next poll time has come (or was never set)."""
+        query = (
+            select(source_t)
+            .where(source_t.c.enabled.is_(True))
+            .where(or_(source_t.c.next_poll.is_(None), source_t.c.next_poll <= now))
+            .order_by(source_t.c.next_poll, source_t.c.id)
+        )
+        if limit:
+            query = query.limit(limit)
+        return await self._select(query)
+
+    async def save_state(self, source_id: int, state: FetchState) -> None:
+        async with self.db.connect() as conn:
+            await conn.execute(
+                update(source_t).where(source_t.c.id == source_id).values(**state_values(state))
+            )
+
+    async def make_all_due(self, when: datetime) -> None:
+        """Make every source due at ``when`` (``poll --once`` polls everything)."""
+        async with self.db.connect() as conn:
+            await conn.execute(update(source_t).values(next_poll=when))
