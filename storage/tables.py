@@ -142,6 +142,7 @@ class ChannelRow(SQLModel, table=True):
     paused_reason: str | None = Field(default=None, sa_type=Text)
     paused_at: datetime | None = _utc()
     is_dm: bool = False
+    external_id: str | None = Field(default=None, index=True)  # e.g. Teams conversation id
     origin: str = "command"  # config | command | console
     created_at: datetime | None = _utc()
 

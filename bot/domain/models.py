@@ -218,6 +218,7 @@ class Channel:
     digest_cron: str | None = None  # standard cron, 0 = Sunday
     paused_reason: str | None = None
     is_dm: bool = False
+    external_id: str | None = None  # Teams conversation id of a webhook channel
 
 
 @dataclass(frozen=True)

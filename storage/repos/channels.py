@@ -23,6 +23,7 @@ def to_channel(row: RowMapping) -> Channel:
         digest_cron=row["digest_cron"],
         paused_reason=row["paused_reason"],
         is_dm=row["is_dm"],
+        external_id=row["external_id"],
     )
 
 
@@ -75,6 +76,7 @@ class ChannelRepository:
         is_dm: bool = False,
         origin: str = "command",
         digest_cron: str | None = None,
+        external_id: str | None = None,
     ) -> Channel:
         """Return the channel called ``name``, creating it (or updating its target) as needed."""
         async with self.db.connect() as conn:
@@ -93,6 +95,7 @@ class ChannelRepository:
                         is_dm=is_dm,
                         origin=origin,
                         digest_cron=digest_cron,
+                        external_id=external_id,
                         created_at=now,
                     )
                 )
@@ -105,12 +108,19 @@ class ChannelRepository:
                         target=target,
                         timezone=timezone,
                         digest_cron=digest_cron,
+                        external_id=external_id,
                         origin=origin,
                     )
                 )
         channel = await self.by_name(name)
         assert channel is not None
         return channel
+
+    async def by_external_id(self, external_id: str) -> Channel | None:
+        found = await self._channels(
+            select(channel_t).where(channel_t.c.external_id == external_id)
+        )
+        return found[0] if found else None
 
     async def pause(self, channel_id: int, reason: str, now: datetime) -> bool:
         """Pause a channel; returns True only when it was not paused before (report once)."""

@@ -1,0 +1,180 @@
+"""The composition root: the one place that builds clients, stores and notifiers and wires them.
+
+``build_app(settings)`` opens (and migrates) the database, loads the taxonomy, syncs the config
+file's sources, channels and countdowns into the database, and creates one notifier per chat
+platform in use. Everything else receives the ``App`` and never reads settings or env itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import IO, TYPE_CHECKING
+
+from bot.config import Settings
+from bot.domain.classify import Classifier
+from bot.domain.ports import Notifier
+from bot.domain.taxonomy import Taxonomy
+from bot.metrics import Metrics
+from storage.store import Store
+
+if TYPE_CHECKING:
+    from bot.sources.http import Fetcher
+
+log = logging.getLogger(__name__)
+
+CONSOLE_CHANNEL = "console"
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class App:
+    settings: Settings
+    store: Store
+    taxonomy: Taxonomy
+    classifier: Classifier
+    clock: Callable[[], datetime] = system_clock
+    notifiers: dict[str, Notifier] = field(default_factory=dict)
+    output: IO[str] = field(default_factory=lambda: sys.stdout)
+    instance_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    metrics: Metrics = field(default_factory=Metrics)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def fetcher(self) -> Fetcher:
+        """A new fetcher configured from settings (use as ``async with app.fetcher() as f``)."""
+        from bot.sources.http import Fetcher
+
+        poll = self.settings.file.poll
+        return Fetcher(
+            max_concurrency=poll.concurrency,
+            per_host=poll.per_host,
+            deadline_s=poll.deadline,
+            max_bytes=poll.max_bytes,
+            allow_private_networks=self.settings.allow_private_networks,
+        )
+
+    async def close(self) -> None:
+        for notifier in self.notifiers.values():
+            close = getattr(notifier, "aclose", None)
+            if close is not None:
+                await close()
+        await self.store.close()
+
+
+def load_taxonomy(settings: Settings) -> Taxonomy:
+    from bot.taxonomy_file import load_taxonomy_file
+
+    return load_taxonomy_file(settings.file.taxonomy)
+
+
+def build_notifiers(settings: Settings, output: IO[str]) -> dict[str, Notifier]:
+    from bot.chat.console import ConsoleNotifier
+
+    notifiers: dict[str, Notifier] = {"console": ConsoleNotifier(output)}
+    if settings.slack_bot_token is not None:
+        from bot.chat.slack.notifier import SlackNotifier
+
+        notifiers["slack"] = SlackNotifier(
+            settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
+        )
+    if any(c.platform == "teams" for c in settings.file.channels):
+        from bot.chat.teams.notifier import TeamsNotifier
+
+        notifiers["teams"] = TeamsNotifier(allow_private_networks=settings.allow_private_networks)
+    return notifiers
+
+
+async def build_app(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = system_clock,
+    output: IO[str] | None = None,
+    upgrade: bool = True,
+    sync_config: bool = True,
+) -> App:
+    """Open the store and wire every part; ``clock`` is the single source of ``now``."""
+    taxonomy = load_taxonomy(settings)
+    store = await Store.open(settings.database_url, upgrade=upgrade)
+    out = output or sys.stdout
+    app = App(
+        settings=settings,
+        store=store,
+        taxonomy=taxonomy,
+        classifier=Classifier(taxonomy),
+        clock=clock,
+        notifiers=build_notifiers(settings, out),
+        output=out,
+    )
+    if sync_config:
+        await sync_config_into_store(app)
+    return app
+
+
+async def sync_config_into_store(app: App) -> None:
+    """Make the database reflect the config file: sources, channels, subscriptions, countdowns.
+
+    Idempotent. Things users added through commands are kept; config-declared ones are
+    refreshed. With no chat platform configured, a console channel gets every topic.
+    """
+    settings, store, now = app.settings, app.store, app.now()
+    origin = "config" if settings.file.sources is not None else "default"
+    await store.sources.upsert_specs(settings.source_specs(), origin=origin, now=now)
+    for ch in settings.file.channels:
+        tz = ch.timezone or settings.file.timezone
+        cron = None
+        if ch.mode in ("digest", "both"):
+            cron = ch.digest.cron if ch.digest else "0 8 * * 1-5"
+        channel = await store.channels.ensure(
+            name=ch.name,
+            platform=ch.platform,
+            target=ch.target(),
+            timezone=tz,
+            origin="config",
+            digest_cron=cron,
+            external_id=ch.teams_channel_id,
+            now=now,
+        )
+        topics = [app.taxonomy.resolve_topic(t) or t for t in ch.topics] or ["*"]
+        unknown = [t for t in topics if t != "*" and t not in app.taxonomy.topic_ids]
+        if unknown:
+            from bot.domain.errors import ConfigError
+
+            raise ConfigError(f"unknown topic(s) {', '.join(unknown)}", key=f"channels.{ch.name}")
+        await store.channels.subscribe(channel.id, topics, ch.mode, now=now, origin="config")
+    if not settings.slack_enabled and not settings.file.channels:
+        console = await store.channels.ensure(
+            name=CONSOLE_CHANNEL,
+            platform="console",
+            target="stdout",
+            timezone=settings.file.timezone,
+            origin="console",
+            digest_cron="0 8 * * *",
+            now=now,
+        )
+        if not await store.channels.subscriptions([console.id]):
+            await store.channels.subscribe(console.id, ["*"], "both", now=now, origin="console")
+    for cd in settings.file.countdowns:
+        if await store.countdowns.by_name(cd.name) is None:
+            start, end = cd.window
+            await store.countdowns.add(
+                name=cd.name,
+                start=start,
+                end=end,
+                tentative=cd.tentative or start != end,
+                where=cd.where,
+                at=cd.at,
+                timezone=cd.timezone or settings.file.timezone,
+                milestones=tuple(cd.milestones or settings.file.milestones),
+                origin="config",
+                now=now,
+            )

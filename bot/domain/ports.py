@@ -1,0 +1,39 @@
+"""Protocols the shell implements, so that jobs depend on shapes, not on libraries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from bot.domain.models import Channel, Message
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What a platform returned for one post: its id (Slack ``ts``) and the thread it is in."""
+
+    remote_id: str | None
+    thread_ref: str | None = None
+
+
+class Notifier(Protocol):
+    """Posts neutral messages to one platform. Only notifiers talk to chat networks.
+
+    ``send`` raises ``TransientDeliveryError`` (retry later), ``PermanentDeliveryError``
+    (pause the channel) or ``PayloadRejectedError`` (send a plain-text fallback instead).
+    """
+
+    platform: str
+
+    async def send(
+        self, channel: Channel, message: Message, *, thread_ref: str | None, delivery_id: int
+    ) -> SendResult: ...
+
+    async def find_sent(self, channel: Channel, delivery_id: int, *, since: datetime) -> str | None:
+        """After a crash: the remote id of a post already made for ``delivery_id``, if any."""
+        ...
+
+
+class Clock(Protocol):
+    def __call__(self) -> datetime: ...
