@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from bot.domain.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 
 def parse_now(text: str | None) -> datetime:
@@ -40,7 +43,7 @@ def open_input(path: str) -> IO[str]:
     if path == "-":
         return sys.stdin
     try:
-        return open(path, encoding="utf-8")  # noqa: SIM115 - caller closes
+        return open(path, encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
 
@@ -63,3 +66,39 @@ def read_jsonl(stream: IO[str]) -> Iterator[dict[str, Any]]:
 def write_jsonl(rows: Iterable[dict[str, Any]], stream: IO[str] = sys.stdout) -> None:
     for row in rows:
         stream.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def with_app(
+    args: argparse.Namespace,
+    body: Callable[[App], Awaitable[int]],
+    *,
+    sync_config: bool = True,
+) -> int:
+    """Load settings, build the app (clock frozen by ``--now`` when given), run ``body``, close."""
+    import asyncio
+
+    from bot.app import build_app
+    from bot.config import load_settings
+
+    settings = load_settings(config_path=getattr(args, "config", None))
+    frozen = getattr(args, "now", None)
+    clock = (lambda: parse_now(frozen)) if frozen else None
+
+    async def main() -> int:
+        kwargs: dict[str, Any] = {"sync_config": sync_config}
+        if clock is not None:
+            kwargs["clock"] = clock
+        app = await build_app(settings, **kwargs)
+        try:
+            return await body(app)
+        finally:
+            await app.close()
+
+    return asyncio.run(main())
+
+
+def is_tty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

@@ -1,0 +1,148 @@
+"""``uschina-bot demo``: the whole pipeline offline, on bundled sample items.
+
+Sample feeds written for the project (``bot/data/demo``) are replayed through parsing,
+normalising, dedup, classification, story grouping, engagement extraction, storage, routing
+and delivery into a throwaway SQLite database; the console shows what a channel would get.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.cli._common import parse_now
+from bot.domain.models import FetchOutcome, SourceSpec
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+DEFAULT_NOW = "2024-08-31T12:00:00+00:00"
+EMPTY_ATOM = (
+    b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>x</title></feed>'
+)
+WIRE = SourceSpec(name="Demo Wire", url="https://wire.example.org/feed.xml", type="rss")
+OFFICIAL = SourceSpec(
+    name="Demo Official Readouts",
+    url="https://readouts.example.gov/feed",
+    type="atom",
+    official=True,
+)
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="see the bot work offline: sample news through the whole pipeline",
+        description=(
+            "Replay bundled sample items through the whole pipeline into a throwaway database "
+            "and print what a channel would get: alerts, a digest, countdowns and the status "
+            "board. No credentials, no network."
+        ),
+    )
+    p.add_argument(
+        "--now", metavar="ISO", default=DEFAULT_NOW, help=f"clock (default {DEFAULT_NOW})"
+    )
+    p.set_defaults(handler=handle)
+
+
+def sample(name: str) -> bytes:
+    return (resources.files("bot") / "data" / "demo" / name).read_bytes()
+
+
+def heading(title: str) -> None:
+    print(f"\n=== {title} " + "=" * max(0, 60 - len(title)))
+
+
+def handle(args: argparse.Namespace) -> int:
+    now = parse_now(args.now)
+    with tempfile.TemporaryDirectory(prefix="uschina-demo-") as tmp:
+        return asyncio.run(run_demo(Path(tmp) / "demo.db", now))
+
+
+async def run_demo(db_path: Path, now: object) -> int:
+    from datetime import datetime
+
+    from bot.app import build_app
+    from bot.config import CountdownConfig, FileConfig, Settings
+
+    assert isinstance(now, datetime)
+    settings = Settings(
+        database_url=f"sqlite:///{db_path}",
+        file=FileConfig(
+            sources=[],
+            alerts_per_channel_per_poll=20,
+            countdowns=[
+                CountdownConfig(name="COP29", date=datetime(2024, 11, 11).date(), where="Baku"),
+                CountdownConfig(name="US presidential election", date=datetime(2024, 11, 5).date()),
+            ],
+        ),
+    )
+    app = await build_app(settings, clock=lambda: now)
+    try:
+        await replay(app)
+    finally:
+        await app.close()
+    return 0
+
+
+async def replay(app: App) -> None:
+    from jobs.insights import countdown_list_message, digest_message, status_message
+
+    from bot.domain.textout import to_text
+    from jobs.deliver import DeliveryWorker
+    from jobs.poll import PollSummary, Routing, StoryWindow, process_outcome
+
+    now = app.now()
+    wire = await app.store.sources.add(WIRE, origin="user", now=now)
+    official = await app.store.sources.add(OFFICIAL, origin="user", now=now)
+    routing = Routing(
+        channels=await app.store.channels.all(),
+        subscriptions=await app.store.channels.subscriptions(),
+        burst_limit=app.settings.file.alerts_per_channel_per_poll,
+    )
+    rounds = [
+        [(wire.id, "wire-before.xml"), (official.id, None)],
+        [(wire.id, "wire-after.xml"), (official.id, "official.xml")],
+    ]
+    heading("Polling two sample sources (first poll = baseline, no alerts)")
+    for number, sources in enumerate(rounds, start=1):
+        summary = PollSummary(started=now)
+        window = await StoryWindow.load(app, now)
+        for source_id, name in sources:
+            source = await app.store.sources.get(source_id)
+            assert source is not None
+            body = sample(name) if name else EMPTY_ATOM
+            outcome = FetchOutcome(
+                url=source.url,
+                ok=True,
+                status=200,
+                final_url=source.url,
+                body=body,
+                headers={"content-type": "application/xml"},
+            )
+            summary.results.append(
+                await process_outcome(app, source, outcome, routing, window, now)
+            )
+        print(f"poll {number}: {summary.line()}")
+    heading("Real-time alerts (what the channel receives)")
+    await DeliveryWorker(app).drain()
+    console = await app.store.channels.by_name("console")
+    assert console is not None
+    heading("Digest")
+    print(to_text(await digest_message(app, console, now)))
+    heading("Countdowns")
+    print(to_text(await countdown_list_message(app, now)))
+    heading("Status board")
+    print(to_text(await status_message(app, None, now)))
+    heading('Events proposed from the news ("Track this")')
+    proposals = await app.store.countdowns.proposals()
+    for p in proposals:
+        window = p.start.isoformat() if p.start == p.end else f"{p.start}..{p.end}"
+        print(f"  #{p.id} {p.label} — {p.certainty}, {window}")
+    if not proposals:
+        print("  (none)")
+    print("\nThat was a throwaway database. Run the real thing with: uschina-bot run")

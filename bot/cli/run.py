@@ -1,0 +1,129 @@
+"""``uschina-bot run``: the service (HTTP server, scheduler, delivery) until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from typing import TYPE_CHECKING
+
+from bot.cli._common import with_app
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger("uschina_bot")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "run",
+        help="run the service: HTTP endpoints, scheduled polls, alerts, digests, countdowns",
+        description=(
+            "Run the service. With no chat credentials it runs on SQLite and prints alerts, "
+            "digests and countdowns to the console. Slack uses Socket Mode when SLACK_APP_TOKEN "
+            "is set, else HTTP mode at POST /slack/events. Stop with Ctrl-C."
+        ),
+    )
+    p.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="HTTP port (default USCHINA_BOT_PORT or 3000)")
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p.set_defaults(handler=handle)
+
+
+def banner(app: App, host: str, port: int) -> str:
+    from storage.db import safe_url
+
+    s = app.settings
+    if s.slack_enabled:
+        slack = (
+            "Socket Mode"
+            if s.slack_app_token
+            else f"HTTP mode (POST http://{host}:{port}/slack/events)"
+        )
+    else:
+        slack = "off (no SLACK_BOT_TOKEN)"
+    teams = "on" if s.teams_commands_enabled else "off (no TEAMS_OUTGOING_SECRET)"
+    console = (
+        ""
+        if s.slack_enabled or s.file.channels
+        else "\n  output:    console (no chat credentials: alerts are printed here)"
+    )
+    return (
+        "uschina-bot is running\n"
+        f"  database:  {safe_url(s.database_url)}\n"
+        f"  config:    {s.config_path or 'built-in defaults'}\n"
+        f"  slack:     {slack}\n"
+        f"  teams:     webhooks for configured channels; commands {teams}\n"
+        f"  health:    http://{host}:{port}/healthz   metrics: http://{host}:{port}/metrics"
+        f"{console}\n"
+        "  Stop with Ctrl-C."
+    )
+
+
+def handle(args: argparse.Namespace) -> int:
+    from bot.logging_setup import configure_logging
+
+    configure_logging(args.log_level)
+
+    async def body(app: App) -> int:
+        return await serve(app, host=args.host, port=args.port or app.settings.port)
+
+    return with_app(args, body)
+
+
+def _server_class() -> type:
+    import contextlib
+    from collections.abc import Iterator
+
+    import uvicorn
+
+    class QuietServer(uvicorn.Server):
+        """uvicorn without its own signal handling: ``serve`` owns Ctrl-C and SIGTERM."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    return QuietServer
+
+
+async def serve(app: App, *, host: str, port: int) -> int:
+    import uvicorn
+
+    _QuietServer = _server_class()
+    from jobs.scheduler import Scheduler
+
+    from bot.web import build_web, chat_routes
+
+    scheduler = Scheduler(app)
+    web = build_web(app, scheduler_state=scheduler.state, extra_routes=chat_routes(app))
+    config = uvicorn.Config(web, host=host, port=port, log_level="warning", lifespan="off")
+    server = _QuietServer(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    print(banner(app, host, port), file=sys.stderr, flush=True)
+    scheduler.start()
+    socket_mode = None
+    if app.settings.slack_enabled and app.settings.slack_app_token is not None:
+        from bot.chat.slack.http import start_socket_mode
+
+        socket_mode = await start_socket_mode(app)
+    server_task = asyncio.create_task(server.serve())
+    stop_task = asyncio.create_task(stop.wait())
+    await asyncio.wait({server_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+    print("stopping…", file=sys.stderr, flush=True)
+    server.should_exit = True
+    await scheduler.shutdown()
+    if socket_mode is not None:
+        await socket_mode.close_async()
+    await server_task
+    stop_task.cancel()
+    if server_task.done() and server_task.exception():
+        raise server_task.exception()  # type: ignore[misc]
+    print("stopped cleanly", file=sys.stderr, flush=True)
+    return 0
