@@ -1,0 +1,141 @@
+"""Who gets what: items and stories become delivery intents (nothing is sent here).
+
+Invariants:
+- pure and deterministic: the same inputs give the same intents in the same order (the order
+  of ``channels``);
+- at most one intent per channel per item, however many subscriptions match;
+- ``dedupe_key`` is stable across retries and restarts, so a unique constraint on it makes
+  enqueueing idempotent: one alert per (channel, story), one follow-up per (channel, item).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from bot.domain.models import Channel, Item, Story, Subscription, ensure_utc
+
+__all__ = [
+    "DeliveryIntent",
+    "IntentKind",
+    "alert_key",
+    "burst_summary_intent",
+    "cap_burst",
+    "followup_key",
+    "route_item",
+    "wants_realtime",
+]
+
+IntentKind = Literal["alert", "followup", "burst_summary"]
+ALL_TOPICS = "*"
+
+
+@dataclass(frozen=True)
+class DeliveryIntent:
+    """One message to post: an alert for a story, a threaded follow-up, or a burst summary."""
+
+    channel_id: int
+    kind: IntentKind
+    story_key: str
+    item_id: int | None
+    dedupe_key: str
+
+
+def alert_key(channel_id: int, story_key: str) -> str:
+    return f"alert:{channel_id}:{story_key}"
+
+
+def followup_key(channel_id: int, item_key: str) -> str:
+    return f"followup:{channel_id}:{item_key}"
+
+
+def wants_realtime(
+    subscription: Subscription, topics: Sequence[str] | set[str], now: datetime
+) -> bool:
+    """Whether ``subscription`` asks for real-time posts about any of ``topics`` right now."""
+    if subscription.mode not in ("realtime", "both"):
+        return False
+    if subscription.muted_until is not None and ensure_utc(subscription.muted_until) > now:
+        return False
+    return subscription.topic == ALL_TOPICS or subscription.topic in topics
+
+
+def route_item(
+    item: Item,
+    story: Story,
+    *,
+    is_new_story: bool,
+    channels: Sequence[Channel],
+    subscriptions: Sequence[Subscription],
+    alerted_channels: set[int],
+    now: datetime,
+) -> list[DeliveryIntent]:
+    """Intents for one freshly stored item of ``story``.
+
+    A relevant item goes to every channel that is not paused and has an unmuted realtime/both
+    subscription to one of the item's topics (or to "*"). The channel gets a "followup"
+    (threaded under its first alert) if it already had an alert for this story, else an
+    "alert". A new story has no earlier alerts, whatever ``alerted_channels`` says.
+    Irrelevant items route nowhere.
+    """
+    if not item.relevant or not item.topics:
+        return []
+    now_utc = ensure_utc(now)
+    topics = set(item.topics)
+    wanted = {sub.channel_id for sub in subscriptions if wants_realtime(sub, topics, now_utc)}
+    intents: list[DeliveryIntent] = []
+    seen: set[int] = set()
+    for channel in channels:
+        if channel.id in seen or channel.id not in wanted or channel.paused_reason:
+            continue
+        seen.add(channel.id)
+        if not is_new_story and channel.id in alerted_channels:
+            intents.append(
+                DeliveryIntent(
+                    channel.id, "followup", story.key, item.id, followup_key(channel.id, item.key)
+                )
+            )
+        else:
+            intents.append(
+                DeliveryIntent(
+                    channel.id, "alert", story.key, item.id, alert_key(channel.id, story.key)
+                )
+            )
+    return intents
+
+
+def cap_burst(
+    intents: Sequence[DeliveryIntent], per_channel_limit: int
+) -> tuple[list[DeliveryIntent], dict[int, int]]:
+    """Keep at most ``per_channel_limit`` alerts per channel (first ones win, order kept).
+
+    Follow-ups and summaries are never dropped. Returns the kept intents and, for each channel
+    that overflowed, how many alerts were dropped (a burst summary is posted instead).
+    """
+    if per_channel_limit < 0:
+        raise ValueError("per_channel_limit must be 0 or more")
+    kept: list[DeliveryIntent] = []
+    alerts: dict[int, int] = {}
+    overflow: dict[int, int] = {}
+    for intent in intents:
+        if intent.kind != "alert":
+            kept.append(intent)
+            continue
+        count = alerts.get(intent.channel_id, 0)
+        if count < per_channel_limit:
+            alerts[intent.channel_id] = count + 1
+            kept.append(intent)
+        else:
+            overflow[intent.channel_id] = overflow.get(intent.channel_id, 0) + 1
+    return kept, overflow
+
+
+def burst_summary_intent(channel_id: int, cycle_key: str) -> DeliveryIntent:
+    """The summary posted instead of a channel's overflowing alerts in one poll cycle.
+
+    ``cycle_key`` names the poll cycle (e.g. its start time in ISO form), so the summary is
+    enqueued once per channel per cycle.
+    """
+    return DeliveryIntent(channel_id, "burst_summary", "", None, f"burst:{channel_id}:{cycle_key}")
