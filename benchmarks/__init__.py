@@ -1,0 +1,1 @@
+"""Benchmarks for uschina-bot (run as modules: python -m benchmarks.NAME)."""

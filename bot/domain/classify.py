@@ -1,0 +1,357 @@
+"""Relevance and topic classification of news items from the taxonomy.
+
+Pure and fast: every phrase of the taxonomy is compiled once into one Aho-Corasick automaton
+over lower-cased text whose punctuation is turned into spaces; keys are padded with spaces, so
+one C-level scan per item finds whole-word matches with no per-phrase Python loop. All-capital
+words (``US``, ``AI``) are checked against the original case at the matched offsets.
+
+Relevance (the item is about the US and China dealing with each other) needs evidence of both
+sides -- a person, institution or country word; a company only counts when an interaction cue
+is present; a topic with ``implies_side`` can stand for one side -- and a link between them:
+the two sides named side by side ("US-China", "Biden and Xi"), an interaction cue (talks,
+sanctions, warned), or a strong topic signal. Side words inside near-misses ("Chinatown",
+"US dollars") are ignored.
+
+Topics sum the weights of distinct phrases found (headline hits count 1.3 times; a phrase
+inside a longer phrase of the same topic does not count twice); a topic is assigned at 1.0.
+Leaders, ministers and deputies meeting or calling add to ``diplomacy``; generic meeting words
+yield to the topics listed in the diplomacy topic's ``yields_to``. A relevant item always gets
+at least one topic; an irrelevant one gets none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import ahocorasick
+
+from bot.domain.models import Classification
+from bot.domain.taxonomy import Taxonomy, normalize_text, phrase_key
+
+TITLE_BOOST = 1.3
+THRESHOLD = 1.0
+DIPLOMATIC_RANKS = frozenset({"leader", "minister", "deputy"})
+PAIR_GLUE = frozenset({"", "and", "and the", "to", "vs", "versus", "or"})
+SIDE_NAMES = ("US", "China")
+SIDE_IDS = {"us": 0, "cn": 1}
+
+# A compiled key's record: (key length, topic phrases ((topic, weight, is_support, ident), ...),
+# excluded topics (topic, ...), sides ((side, label, rank, is_company), ...), cue label or "",
+# is near-miss, third-party label or "").
+Record = tuple[
+    int,
+    tuple[tuple[int, float, bool, str], ...],
+    tuple[int, ...],
+    tuple[tuple[int, str, str, bool], ...],
+    str,
+    bool,
+    str,
+]
+# A topic hit: (start, end, weight, is_support, ident).
+TopicHit = tuple[int, int, float, bool, str]
+# A side hit: (word start, word end, label, rank).
+SideHit = tuple[int, int, str, str]
+
+
+class Classifier:
+    """Classifies (title, summary) pairs with a compiled :class:`Taxonomy`."""
+
+    def __init__(self, taxonomy: Taxonomy) -> None:
+        self.taxonomy = taxonomy
+        self.topic_ids = taxonomy.topic_ids
+        self._implies = tuple(
+            (i, SIDE_IDS[t.implies_side]) for i, t in enumerate(taxonomy.topics) if t.implies_side
+        )
+        self._diplomacy = self.topic_ids.index("diplomacy")
+        self._yields_to = tuple(
+            self.topic_ids.index(t) for t in taxonomy.topic("diplomacy").yields_to
+        )
+        self._automaton = _compile(taxonomy)
+
+    # ------------------------------------------------------------------ public
+
+    def classify(self, title: str, summary: str) -> Classification:
+        """Judge one item; ``why`` explains each topic and, under "relevance", both sides."""
+        head = normalize_text(title or "")
+        cased = f" {head} | {normalize_text(summary or '')} "
+        lower = cased.lower()
+        if len(lower) != len(cased):  # a few Unicode letters change length when lowered
+            lower = "".join(c.lower() if len(c.lower()) == 1 else c for c in cased)
+        title_end = len(head) + 2
+
+        hits: list[tuple[int, int, Record]] = []
+        spans: list[tuple[int, int, Record]] = []
+        for end, variants in self._automaton.iter(lower):
+            for cased_key, rec in variants:
+                start = end - rec[0] + 1
+                if cased_key and cased[start : end + 1] != cased_key:
+                    continue
+                if rec[5] or rec[2]:
+                    spans.append((start, end, rec))
+                if rec[1] or rec[3] or rec[4] or rec[6]:
+                    hits.append((start, end, rec))
+
+        topics: dict[int, list[TopicHit]] = {}
+        sides: tuple[list[SideHit], list[SideHit]] = ([], [])
+        companies: tuple[list[str], list[str]] = ([], [])
+        cues: list[str] = []
+        thirds: list[str] = []
+        for start, end, rec in hits:
+            if rec[1]:
+                boost = TITLE_BOOST if end < title_end else 1.0
+                for topic, weight, support, ident in rec[1]:
+                    if spans and _excluded(topic, start, end, spans):
+                        continue
+                    found = topics.get(topic)
+                    if found is None:
+                        topics[topic] = [(start, end, weight * boost, support, ident)]
+                    else:
+                        found.append((start, end, weight * boost, support, ident))
+            if spans and _near_miss(start, end, spans):
+                continue
+            for side, label, rank, company in rec[3]:
+                if company:
+                    companies[side].append(label)
+                else:
+                    stop = end if cased[end] == " " else cased.find(" ", end)
+                    sides[side].append((start + 1, stop, label, rank))
+            if rec[4]:
+                cues.append(rec[4])
+            if rec[6]:
+                thirds.append(rec[6])
+
+        totals = {t: _weigh(h) for t, h in topics.items()}
+        relevant, reasons = self._relevance(totals, sides, companies, cues, lower)
+        if thirds:
+            reasons.append(f"others named: {', '.join(dict.fromkeys(thirds))}")
+        if not relevant:
+            return Classification(relevant=False, why={"relevance": reasons})
+        self._diplomacy_weight(totals, topics, sides)
+        return self._explain(totals, topics, sides, reasons, cased)
+
+    def classify_many(self, rows: Iterable[Mapping[str, Any]]) -> list[Classification]:
+        """Classify rows carrying ``title`` and ``summary`` (missing keys read as empty)."""
+        return [
+            self.classify(str(row.get("title") or ""), str(row.get("summary") or ""))
+            for row in rows
+        ]
+
+    # ------------------------------------------------------------------ judgement
+
+    def _relevance(
+        self,
+        totals: dict[int, float],
+        sides: tuple[list[SideHit], list[SideHit]],
+        companies: tuple[list[str], list[str]],
+        cues: list[str],
+        text: str,
+    ) -> tuple[bool, list[str]]:
+        reasons: list[str] = []
+        implied = [side for topic, side in self._implies if totals.get(topic, 0.0) >= THRESHOLD]
+        present = [False, False]
+        for side in (0, 1):
+            found = list(dict.fromkeys([hit[2] for hit in sides[side]]))
+            present[side] = bool(found) or (bool(companies[side]) and bool(cues))
+            if companies[side]:
+                found += [f"{c} (company)" for c in dict.fromkeys(companies[side])]
+            if side in implied:
+                present[side] = True
+                if not sides[side]:
+                    found.append("a topic that concerns both sides")
+            reasons.append(f"{SIDE_NAMES[side]} side: {', '.join(found) if found else 'none'}")
+        pair = _paired(sides, text) if present[0] and present[1] else ""
+        if pair:
+            reasons.append(f"named together: {pair}")
+        if cues:
+            reasons.append(f"interaction: {', '.join(list(dict.fromkeys(cues))[:6])}")
+        if not (present[0] and present[1]):
+            missing = " and ".join(SIDE_NAMES[s] for s in (0, 1) if not present[s])
+            reasons.append(f"not relevant: no {missing} side")
+            return False, reasons
+        if not (pair or cues or any(total >= THRESHOLD for total in totals.values())):
+            reasons.append("not relevant: both sides named but no dealings between them")
+            return False, reasons
+        return True, reasons
+
+    def _diplomacy_weight(
+        self,
+        totals: dict[int, float],
+        topics: dict[int, list[TopicHit]],
+        sides: tuple[list[SideHit], list[SideHit]],
+    ) -> None:
+        """Leaders, ministers or deputies meeting make diplomacy; generic talks yield."""
+        d = self._diplomacy
+        ranked = [any(hit[3] in DIPLOMATIC_RANKS for hit in sides[s]) for s in (0, 1)]
+        meeting = totals.get(d, 0.0) > 0
+        bonus = 0.0
+        if all(ranked):
+            bonus = 0.7 if meeting else 0.3
+        elif any(ranked) and meeting:
+            bonus = 0.4
+        if bonus:
+            totals[d] = totals.get(d, 0.0) + bonus
+        if not all(ranked) and any(totals.get(t, 0.0) >= THRESHOLD for t in self._yields_to):
+            totals.pop(d, None)
+            topics.pop(d, None)
+
+    def _explain(
+        self,
+        totals: dict[int, float],
+        topics: dict[int, list[TopicHit]],
+        sides: tuple[list[SideHit], list[SideHit]],
+        reasons: list[str],
+        cased: str,
+    ) -> Classification:
+        ranked = sorted(totals.items(), key=_by_weight)
+        chosen = [t for t, total in ranked if total >= THRESHOLD]
+        if not chosen:
+            chosen = [ranked[0][0] if ranked and ranked[0][1] > 0 else self._diplomacy]
+        ids = self.topic_ids
+        scores = {ids[t]: round(total / (total + 1.0), 2) for t, total in ranked if total > 0}
+        why: dict[str, list[str]] = {"relevance": reasons}
+        for t in chosen:
+            scores.setdefault(ids[t], 0.5)
+            words = list(dict.fromkeys([_surface(cased, h[0], h[1]) for h in topics.get(t, ())]))
+            if t == self._diplomacy:
+                words += dict.fromkeys(
+                    f"{hit[2]} (high-level)"
+                    for side in sides
+                    for hit in side
+                    if hit[3] in DIPLOMATIC_RANKS
+                )
+            why[ids[t]] = words or ["US–China dealings in general"]
+        return Classification(
+            relevant=True, topics=tuple(ids[t] for t in chosen), scores=scores, why=why
+        )
+
+
+def _by_weight(pair: tuple[int, float]) -> tuple[float, int]:
+    return (-pair[1], pair[0])
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _weigh(hits: list[TopicHit]) -> float:
+    """Core weight plus support weight (support only counts beside a core phrase).
+
+    Distinct phrases count once (plural folded); a hit inside a longer hit does not count.
+    """
+    if len(hits) == 1:
+        hit = hits[0]
+        return 0.0 if hit[3] else hit[2]
+    best: dict[str, float] = {}
+    core = False
+    for start, end, weight, support, ident in hits:
+        size = end - start
+        inside = False
+        for s, e, _, _, _ in hits:
+            if s <= start and end <= e and e - s > size:
+                inside = True
+                break
+        if inside:
+            continue
+        if not support:
+            core = True
+        if weight > best.get(ident, 0.0):
+            best[ident] = weight
+    return sum(best.values()) if core else 0.0
+
+
+def _surface(cased: str, start: int, end: int) -> str:
+    """The matched words (a prefix match runs to the end of its word)."""
+    stop = end if cased[end] == " " else cased.find(" ", end)
+    return cased[start + 1 : stop if stop >= 0 else len(cased)].strip()
+
+
+def _near_miss(start: int, end: int, spans: list[tuple[int, int, Record]]) -> bool:
+    """True when the hit lies inside a near-miss phrase longer than itself."""
+    return any(rec[5] and s <= start and end <= e and e - s > end - start for s, e, rec in spans)
+
+
+def _excluded(topic: int, start: int, end: int, spans: list[tuple[int, int, Record]]) -> bool:
+    return any(topic in rec[2] and s <= start and end <= e for s, e, rec in spans)
+
+
+def _paired(sides: tuple[list[SideHit], list[SideHit]], text: str) -> str:
+    """Both sides named next to each other ("US-China", "Biden and Xi"), or ''."""
+    for us_start, us_end, us_label, _ in sides[0]:
+        for cn_start, cn_end, cn_label, _ in sides[1]:
+            if us_end <= cn_start:
+                glue = text[us_end:cn_start]
+            elif cn_end <= us_start:
+                glue = text[cn_end:us_start]
+            else:
+                continue
+            if len(glue) <= 9 and glue.strip() in PAIR_GLUE:
+                return f"{us_label}–{cn_label}"
+    return ""
+
+
+def _ident(phrase: str) -> str:
+    key = phrase_key(phrase)
+    word = key.key.strip().lower() if key else phrase.lower()
+    return word[:-1] if word.endswith("s") else word
+
+
+def _compile(taxonomy: Taxonomy) -> ahocorasick.Automaton:
+    """Merge every phrase of the taxonomy into per-key records in two automata."""
+    table: dict[tuple[str, bool], dict[str, list[Any]]] = {}
+
+    def slot(phrase: str) -> dict[str, list[Any]] | None:
+        key = phrase_key(phrase)
+        if key is None:
+            return None
+        return table.setdefault(
+            (key.key, key.case_sensitive),
+            {"topics": [], "excl": [], "sides": [], "cue": [], "near": [], "third": []},
+        )
+
+    def add(phrase: str, field: str, value: Any) -> None:
+        entry = slot(phrase)
+        if entry is not None:
+            entry[field].append(value)
+
+    for index, topic in enumerate(taxonomy.topics):
+        for phrase, weight in topic.phrases:
+            add(phrase, "topics", (index, weight, False, _ident(phrase)))
+        for phrase, weight in topic.support:
+            add(phrase, "topics", (index, weight, True, _ident(phrase)))
+        for phrase in topic.exclusions:
+            add(phrase, "excl", index)
+    for actor in taxonomy.actors:
+        for phrase in actor.phrases:
+            add(phrase, "sides", (SIDE_IDS[actor.side], actor.name, actor.rank, False))
+    for side, phrases in taxonomy.countries:
+        for phrase in phrases:
+            add(phrase, "sides", (SIDE_IDS[side], phrase.rstrip("*"), "country", False))
+    for side, phrases in taxonomy.companies:
+        for phrase in phrases:
+            add(phrase, "sides", (SIDE_IDS[side], phrase.rstrip("*"), "company", True))
+    for phrase in taxonomy.near_misses:
+        add(phrase, "near", True)
+    for phrase in taxonomy.interactions:
+        add(phrase, "cue", phrase.rstrip("*"))
+    for phrase in taxonomy.third_parties:
+        add(phrase, "third", phrase)
+
+    automaton = ahocorasick.Automaton()
+    variants: dict[str, list[tuple[str, Record]]] = {}
+    for (key, case_sensitive), e in table.items():
+        record: Record = (
+            len(key),
+            tuple(e["topics"]),
+            tuple(dict.fromkeys(e["excl"])),
+            tuple(dict.fromkeys(e["sides"])),
+            e["cue"][0] if e["cue"] else "",
+            bool(e["near"]),
+            e["third"][0] if e["third"] else "",
+        )
+        variants.setdefault(key.lower(), []).append((key if case_sensitive else "", record))
+    for key, found in variants.items():
+        automaton.add_word(key, tuple(found))
+    if not variants:
+        automaton.add_word("\x00\x00", ())
+    automaton.make_automaton()
+    return automaton

@@ -1,0 +1,481 @@
+"""Dated engagements an item mentions: calls, visits, talks, summits, conferences.
+
+Pure: ``published`` is passed in and every relative date ("on Tuesday", "next week", "in the
+coming weeks", "soon", "in November") is resolved against it.
+
+Per sentence, each event cue (call, visit, talks, summit, sanctions, incident, ...) takes the
+date phrase nearest to it; the people named in that sentence are its parties. Well-known events
+from the taxonomy's ``events`` table (COP29, an election) get their known dates. Only
+engagements with a date are returned (they feed countdowns and the status board); mentions of
+the same event (same kind and parties, or same known event) are merged.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+
+from bot.domain.models import Certainty, Engagement, EventDate, ensure_utc
+from bot.domain.taxonomy import Actor, KnownEvent, Taxonomy
+
+MONTHS = {
+    name.lower(): number
+    for number in range(1, 13)
+    for name in (calendar.month_name[number], calendar.month_abbr[number])
+}
+MONTHS["sept"] = 9
+WEEKDAYS = {calendar.day_name[i].lower(): i for i in range(7)}
+_MONTH = (
+    r"(?P<month>January|February|March|April|May|June|July|August|September|October|November"
+    r"|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?"
+)
+_DAY_FIRST = (
+    r"(?P<d1>\d{1,2})(?:\s*(?:-|–|to)\s*(?P<d2>\d{1,2}))?\s+"
+    + _MONTH.replace("month", "month2")
+    + r"(?:,?\s+(?P<year2>\d{4}))?"
+)
+DATE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(pattern, re.IGNORECASE))
+    for name, pattern in (
+        (
+            "month_day",
+            _MONTH
+            + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?(?:\s*(?:-|–|to)\s*(?:"
+            + _MONTH.replace("month", "month_end")
+            + r"\s+)?(?P<day_end>\d{1,2}))?(?:,?\s+(?P<year>\d{4}))?\b",
+        ),
+        ("day_month", r"\b" + _DAY_FIRST + r"\b"),
+        (
+            "weekday",
+            r"\b(?:on\s+|this\s+|next\s+)?(?P<weekday>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b",
+        ),
+        (
+            "coming",
+            r"\b(?:in|over|within)\s+the\s+(?:coming|next)\s+(?:few\s+)?(?P<unit>days|weeks|months)\b",
+        ),
+        ("next_unit", r"\bnext\s+(?P<unit>week|month|year)\b"),
+        ("this_week", r"\bthis\s+week\b"),
+        ("later_month", r"\blater\s+this\s+month\b"),
+        (
+            "year_end",
+            r"\b(?:by\s+the\s+end\s+of\s+(?:the|this)\s+year|later\s+this\s+year|by\s+year[-\s]end|before\s+the\s+end\s+of\s+the\s+year)\b",
+        ),
+        ("part_month", r"\b(?P<part>early|mid|late)[-\s]+" + _MONTH + r"(?:\s+(?P<year>\d{4}))?\b"),
+        (
+            "in_month",
+            r"\b(?:in|this|next|by|until|before)\s+"
+            + _MONTH
+            + r"(?:\s+(?P<year>\d{4}))?\b(?!\s+\d)",
+        ),
+        ("tomorrow", r"\btomorrow\b"),
+        ("today", r"\btoday\b"),
+        ("yesterday", r"\byesterday\b"),
+        ("soon", r"\b(?:soon|shortly|in\s+the\s+near\s+future)\b"),
+    )
+)
+KIND_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (kind, re.compile(pattern, re.IGNORECASE))
+    for kind, pattern in (
+        ("summit", r"\bsummit\b"),
+        (
+            "call",
+            r"\b(?:phone|telephone|video)?\s*call\b|\b(?:spoke|speak|speaks|speaking)\s+"
+            r"(?:by\s+phone\s+)?with\b|\b(?:phone|telephone)\s+(?:conversation|talks)\b|"
+            r"\bby\s+(?:phone|telephone)\b",
+        ),
+        (
+            "visit",
+            r"\bvisit(?:s|ed|ing)?\b|\btrip\s+to\b|\btravel(?:s|led|ling)?\s+to\b|\barriv(?:e|es|ed)\s+in\b",
+        ),
+        ("talks", r"\btalks\b|\bdialogue\b|\bnegotiations?\b"),
+        ("meeting", r"\bmeet(?:s|ing|ings)?\b|\bmet\b"),
+        ("sanctions", r"\bsanction(?:s|ed|ing)?\b|\bentity\s+list\b"),
+        (
+            "incident",
+            r"\bintercept(?:s|ed|ion)?\b|\bcollid(?:e|ed|es)\b|\bcollision\b|\bwater\s+cannon\b",
+        ),
+        ("conference", r"\bconference\b|\bforum\b"),
+    )
+)
+FUTURE = re.compile(
+    r"\b(?:will|expected|expects|set\s+to|scheduled|plans?\s+to|planned|upcoming|is\s+to|are\s+to|"
+    r"would|preparing|to\s+(?:visit|meet|hold|travel|speak|attend)|ahead\s+of|potential|possible)\b",
+    re.IGNORECASE,
+)
+CANCELLED = re.compile(r"\b(?:cancel(?:s|led|ed|ling)?|called\s+off|scrapp(?:ed|ing))\b", re.I)
+POSTPONED = re.compile(r"\b(?:postpone(?:s|d)?|delay(?:s|ed)?|put\s+off|pushed\s+back)\b", re.I)
+PLACE_AFTER_VISIT = re.compile(
+    r"\b(?:visit(?:s|ed|ing)?|trip\s+to|travel(?:s|led|ling)?\s+to|arriv(?:e|es|ed)\s+in)\s+"
+    r"(?:to\s+)?(?P<place>[A-Z][a-zA-Z]+(?:\s+[A-Z][a-zA-Z]+)?)"
+)
+SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“‘'])|\n+")
+
+
+@dataclass(frozen=True)
+class _Found:
+    """A date phrase resolved in one sentence."""
+
+    start: int
+    end: int
+    when: EventDate
+
+
+# --------------------------------------------------------------------------- dates
+
+
+def _month_end(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _next_month_year(base: date, month: int, year: str | None) -> int:
+    if year:
+        return int(year)
+    return base.year if month >= base.month else base.year + 1
+
+
+def _near_year(base: date, month: int, day: int) -> int:
+    """The year putting month/day closest to ``base``."""
+    best = base.year
+    for year in (base.year - 1, base.year, base.year + 1):
+        try:
+            candidate = date(year, month, day)
+        except ValueError:
+            continue
+        try:
+            current = date(best, month, day)
+        except ValueError:
+            best = year
+            continue
+        if abs((candidate - base).days) < abs((current - base).days):
+            best = year
+    return best
+
+
+def _safe(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def resolve_dates(sentence: str, published: datetime) -> list[_Found]:
+    """Every date phrase of ``sentence`` resolved against ``published`` (no overlaps)."""
+    base = ensure_utc(published).date()
+    future = bool(FUTURE.search(sentence))
+    found: list[_Found] = []
+    taken: list[tuple[int, int]] = []
+    for name, pattern in DATE_PATTERNS:
+        for m in pattern.finditer(sentence):
+            if any(s < m.end() and m.start() < e for s, e in taken):
+                continue
+            when = _resolve(name, m, base, future)
+            if when is not None:
+                taken.append((m.start(), m.end()))
+                found.append(_Found(m.start(), m.end(), when))
+    found.sort(key=lambda f: f.start)
+    return found
+
+
+def _event(text: str, start: date, end: date, certainty: Certainty) -> EventDate:
+    return EventDate(text=text.strip(), start=start, end=end, certainty=certainty)
+
+
+def _resolve(name: str, m: re.Match[str], base: date, future: bool) -> EventDate | None:
+    text = m.group(0)
+    groups = m.groupdict()
+    if name == "month_day":
+        month = MONTHS[groups["month"].lower()]
+        day = int(groups["day"])
+        year = int(groups["year"]) if groups["year"] else _near_year(base, month, day)
+        start = _safe(year, month, day)
+        end_month = MONTHS[groups["month_end"].lower()] if groups.get("month_end") else month
+        end = _safe(year, end_month, int(groups["day_end"])) if groups["day_end"] else start
+        if start is None or end is None or end < start:
+            return None
+        return _event(text, start, end, "exact")
+    if name == "day_month":
+        month = MONTHS[groups["month2"].lower()]
+        day = int(groups["d1"])
+        year = int(groups["year2"]) if groups["year2"] else _near_year(base, month, day)
+        start = _safe(year, month, day)
+        end = _safe(year, month, int(groups["d2"])) if groups["d2"] else start
+        if start is None or end is None or end < start:
+            return None
+        return _event(text, start, end, "exact")
+    if name == "weekday":
+        target = WEEKDAYS[groups["weekday"].lower()]
+        if future or text.lower().startswith("next"):
+            delta = (target - base.weekday()) % 7 or 7
+            moment = base + timedelta(days=delta)
+        else:
+            moment = base - timedelta(days=(base.weekday() - target) % 7)
+        return _event(text, moment, moment, "exact")
+    if name == "coming":
+        unit = groups["unit"].lower()
+        lo, hi = {"days": (1, 10), "weeks": (7, 42), "months": (30, 180)}[unit]
+        return _event(text, base + timedelta(days=lo), base + timedelta(days=hi), "expected")
+    if name == "next_unit":
+        unit = groups["unit"].lower()
+        if unit == "week":
+            monday = base + timedelta(days=7 - base.weekday())
+            return _event(text, monday, monday + timedelta(days=6), "approximate")
+        if unit == "month":
+            year, month = (base.year + 1, 1) if base.month == 12 else (base.year, base.month + 1)
+            return _event(text, date(year, month, 1), _month_end(year, month), "approximate")
+        return _event(text, date(base.year + 1, 1, 1), date(base.year + 1, 12, 31), "approximate")
+    if name == "this_week":
+        monday = base - timedelta(days=base.weekday())
+        return _event(text, monday, monday + timedelta(days=6), "approximate")
+    if name == "later_month":
+        end = _month_end(base.year, base.month)
+        return _event(text, min(base + timedelta(days=1), end), end, "expected")
+    if name == "year_end":
+        end = date(base.year, 12, 31)
+        return _event(text, min(base + timedelta(days=1), end), end, "expected")
+    if name == "part_month":
+        month = MONTHS[groups["month"].lower()]
+        year = _next_month_year(base, month, groups["year"])
+        last = calendar.monthrange(year, month)[1]
+        lo, hi = {"early": (1, 10), "mid": (11, 20), "late": (21, last)}[groups["part"].lower()]
+        return _event(text, date(year, month, lo), date(year, month, hi), "approximate")
+    if name == "in_month":
+        month = MONTHS[groups["month"].lower()]
+        year = _next_month_year(base, month, groups["year"])
+        return _event(text, date(year, month, 1), _month_end(year, month), "approximate")
+    if name == "tomorrow":
+        moment = base + timedelta(days=1)
+        return _event(text, moment, moment, "exact")
+    if name == "today":
+        return _event(text, base, base, "exact")
+    if name == "yesterday":
+        moment = base - timedelta(days=1)
+        return _event(text, moment, moment, "exact")
+    if name == "soon":
+        return _event(text, base + timedelta(days=1), base + timedelta(days=30), "expected")
+    return None
+
+
+# --------------------------------------------------------------------------- parties
+
+
+def short_name(actor: Actor) -> str:
+    """How a label names an actor: a one-word alias ("Xi", "Biden") when there is one."""
+    single = [m for m in actor.match if " " not in m.strip() and not m.isupper()]
+    if single:
+        return min(single, key=len)
+    if actor.side == "us" and actor.rank != "institution":
+        return actor.name.split()[-1]
+    return actor.name
+
+
+def _actor_patterns(taxonomy: Taxonomy) -> list[tuple[Actor, re.Pattern[str]]]:
+    out = []
+    for actor in taxonomy.actors:
+        if actor.rank == "institution":
+            continue
+        words = "|".join(re.escape(p) for p in sorted(actor.phrases, key=len, reverse=True))
+        out.append((actor, re.compile(rf"\b(?:{words})\b")))
+    return out
+
+
+def _parties(
+    sentence: str, actors: Iterable[tuple[Actor, re.Pattern[str]]]
+) -> dict[str, list[tuple[int, str]]]:
+    """Actors named in the sentence, by side, with positions; possessives ("Biden's adviser")
+    are dropped when someone else is named."""
+    found: dict[str, list[tuple[int, str]]] = {"us": [], "cn": []}
+    possessive: set[str] = set()
+    for actor, pattern in actors:
+        m = pattern.search(sentence)
+        if m:
+            name = short_name(actor)
+            found[actor.side].append((m.start(), name))
+            if sentence[m.end() : m.end() + 2] in ("'s", "’s"):
+                possessive.add(name)
+    for side, hits in found.items():
+        kept = [hit for hit in hits if hit[1] not in possessive]
+        found[side] = sorted(kept or hits)
+    return found
+
+
+# --------------------------------------------------------------------------- extraction
+
+
+def _status(sentence: str, when: EventDate | None, base: date) -> str:
+    if CANCELLED.search(sentence):
+        return "cancelled"
+    if POSTPONED.search(sentence):
+        return "postponed"
+    if when is not None and (when.certainty == "expected" or when.start > base):
+        return "expected"
+    if FUTURE.search(sentence) and (when is None or when.end >= base):
+        return "expected"
+    return "reported"
+
+
+def _label(
+    kind: str, parties: dict[str, list[tuple[int, str]]], sentence: str, cue: tuple[int, int]
+) -> str:
+    us = [name for _, name in parties["us"]]
+    cn = [name for _, name in parties["cn"]]
+    cue_end = cue[1]
+    if kind == "visit":
+        everyone = sorted(parties["us"] + parties["cn"])
+        before = [name for pos, name in everyone if pos < cue[0]]
+        who = before[-1] if before else (everyone[0][1] if everyone else "Official")
+        place = PLACE_AFTER_VISIT.search(sentence, max(0, cue_end - 30))
+        return f"{who} visit to {place.group('place')}" if place else f"{who} visit"
+    names = [n for n in (us[:1] + cn[:1]) if n]
+    return f"{'–'.join(names)} {kind}" if names else kind
+
+
+def _known_event(taxonomy: Taxonomy, sentence: str, base: date) -> list[tuple[int, KnownEvent]]:
+    """Known events named in the sentence: the next (or latest) instance of each name."""
+    lower = sentence.lower()
+    by_phrase: dict[str, list[KnownEvent]] = {}
+    for event in taxonomy.events:
+        for phrase in event.match:
+            by_phrase.setdefault(phrase.lower(), []).append(event)
+    out: dict[str, tuple[int, KnownEvent]] = {}
+    for phrase, events in by_phrase.items():
+        m = re.search(rf"\b{re.escape(phrase)}\b", lower)
+        if not m:
+            continue
+        upcoming = sorted((e for e in events if e.end >= base), key=lambda e: e.start)
+        past = sorted((e for e in events if e.end < base), key=lambda e: e.start)
+        chosen = upcoming[0] if upcoming else past[-1]
+        if upcoming and (chosen.start - base).days > 400:
+            continue
+        out.setdefault(chosen.name, (m.start(), chosen))
+    return list(out.values())
+
+
+def extract_engagements(
+    title: str, text: str, published: datetime, taxonomy: Taxonomy
+) -> tuple[Engagement, ...]:
+    """Dated engagements mentioned by an item, merged across its sentences."""
+    base = ensure_utc(published).date()
+    actors = _actor_patterns(taxonomy)
+    results: list[Engagement] = []
+    for sentence in _sentences(f"{title}.\n{text}"):
+        results.extend(_from_sentence(sentence, published, base, taxonomy, actors))
+    return _merge(results)
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in SENTENCE.split(text) if s and s.strip()]
+
+
+def _from_sentence(
+    sentence: str,
+    published: datetime,
+    base: date,
+    taxonomy: Taxonomy,
+    actors: list[tuple[Actor, re.Pattern[str]]],
+) -> list[Engagement]:
+    dates = resolve_dates(sentence, published)
+    cues: list[tuple[int, int, str]] = []
+    for kind, pattern in KIND_PATTERNS:
+        for m in pattern.finditer(sentence):
+            if not any(s <= m.start() < e for s, e, _ in cues):
+                cues.append((m.start(), m.end(), kind))
+    known = _known_event(taxonomy, sentence, base)
+    anchors: list[tuple[int, int, str, KnownEvent | None]] = [
+        (pos, pos, event.kind, event) for pos, event in known
+    ]
+    anchors += [
+        (s, e, k, None) for s, e, k in cues if not any(abs(s - pos) < 40 for pos, _ in known)
+    ]
+    if not anchors:
+        return []
+    assigned = _assign_dates(anchors, dates)
+    parties = _parties(sentence, actors)
+    out: list[Engagement] = []
+    for index, (start, end, kind, event) in enumerate(anchors):
+        when = assigned.get(index)
+        if event is not None:
+            known_when = EventDate(
+                text=when.text if when else event.name,
+                start=event.start,
+                end=event.end,
+                certainty="exact",
+            )
+            status = "expected" if event.start > base else "reported"
+            status = _status(sentence, known_when, base) if status == "expected" else status
+            out.append(
+                Engagement(kind=event.kind, dates=(known_when,), label=event.name, status=status)
+            )
+            continue
+        if when is None:
+            continue
+        out.append(
+            Engagement(
+                kind=kind,
+                us_parties=tuple(name for _, name in parties["us"]),
+                cn_parties=tuple(name for _, name in parties["cn"]),
+                dates=(when,),
+                label=_label(kind, parties, sentence, (start, end)),
+                status=_status(sentence, when, base),
+            )
+        )
+    return out
+
+
+def _assign_dates(
+    anchors: list[tuple[int, int, str, KnownEvent | None]], dates: list[_Found]
+) -> dict[int, EventDate]:
+    """Give each date phrase to its nearest anchor (ties go to the anchor before the date)."""
+    assigned: dict[int, EventDate] = {}
+    best_gap: dict[int, int] = {}
+    for found in dates:
+        gaps = []
+        for index, (start, end, _, _) in enumerate(anchors):
+            gap = found.start - end if found.start >= end else (start - found.end) + 5
+            gaps.append((max(gap, 0), index))
+        gap, index = min(gaps)
+        if index not in best_gap or gap < best_gap[index]:
+            best_gap[index] = gap
+            assigned[index] = found.when
+    return assigned
+
+
+def _merge(items: list[Engagement]) -> tuple[Engagement, ...]:
+    """One engagement per event: same label, or same kind with overlapping parties."""
+    merged: list[Engagement] = []
+    for item in items:
+        for i, seen in enumerate(merged):
+            if _same(seen, item):
+                merged[i] = _combine(seen, item)
+                break
+        else:
+            merged.append(item)
+    return tuple(merged)
+
+
+def _same(a: Engagement, b: Engagement) -> bool:
+    if a.label == b.label:
+        return True
+    if a.kind != b.kind:
+        return False
+    if a.dates and b.dates and a.dates[0].start == b.dates[0].start:
+        return True
+    shared_us = set(a.us_parties) & set(b.us_parties)
+    shared_cn = set(a.cn_parties) & set(b.cn_parties)
+    return bool(shared_us or shared_cn)
+
+
+def _combine(a: Engagement, b: Engagement) -> Engagement:
+    rank = {"exact": 0, "approximate": 1, "expected": 2}
+    dates = sorted(a.dates + b.dates, key=lambda d: rank[d.certainty])
+    status = a.status if a.status != "reported" else b.status
+    richer = a if len(a.us_parties + a.cn_parties) >= len(b.us_parties + b.cn_parties) else b
+    return replace(
+        richer,
+        us_parties=tuple(dict.fromkeys(a.us_parties + b.us_parties)),
+        cn_parties=tuple(dict.fromkeys(a.cn_parties + b.cn_parties)),
+        dates=tuple(dict.fromkeys(dates))[:1] if dates else (),
+        status=status,
+    )
