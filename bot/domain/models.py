@@ -213,7 +213,7 @@ class Channel:
     id: int
     name: str
     platform: Platform
-    target: str  # Slack channel/user id, Teams webhook URL, "stdout"
+    target: str = field(repr=False)  # Slack channel/user id, Teams webhook URL (secret), "stdout"
     timezone: str = "UTC"
     digest_cron: str | None = None  # standard cron, 0 = Sunday
     paused_reason: str | None = None
