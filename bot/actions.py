@@ -1,0 +1,485 @@
+"""The command executor shared by Slack, Teams and the CLI: text in, neutral ``Message`` out.
+
+Invariants:
+- ``execute`` never raises and never shows a stack trace: a ``CommandError`` becomes
+  ``render_error(message, usage)``; anything unexpected is logged and answered briefly;
+- bad input changes nothing (parsing and permission checks happen before any write);
+- state changes are idempotent, so a replayed request cannot double-act: subscribing twice,
+  adding the same countdown or source twice, or removing twice gives the same end state;
+- subscribing never back-fills: only items found by later polls are alerted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
+
+from bot.domain import commands as c
+from bot.domain.errors import BotError, CommandError, ConfigError, UnsafeURLError
+from bot.domain.models import Channel, Message, SourceSpec
+from bot.domain.render import (
+    render_error,
+    render_help,
+    render_latest,
+    render_ok,
+    render_sources,
+    render_subscriptions,
+    render_topics,
+)
+from bot.domain.schedule import (
+    countdown_phrase,
+    cron_daily,
+    cron_weekly,
+    describe_cron,
+    local_today,
+)
+from bot.domain.taxonomy import Taxonomy
+from bot.domain.views import SubscriptionRow, TopicEntry
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+
+ChatPlatform = Literal["slack", "teams", "cli"]
+DEFAULT_DIGEST_CRON = "0 8 * * 1-5"
+RESOLVE_TIMEOUT_S = 3.0
+FAILED = "Sorry, that did not work. Please try again in a moment."
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    """Who asked, and where. ``channel_ref`` is the Slack channel id, the Teams conversation
+    id, or (CLI) a channel name."""
+
+    platform: ChatPlatform
+    channel_ref: str
+    user_id: str
+    user_name: str = ""
+    is_admin: bool = False
+    channel_name: str | None = None
+
+
+class TaxonomyTopics:
+    """The taxonomy seen through the parser's ``TopicResolver`` protocol."""
+
+    def __init__(self, taxonomy: Taxonomy) -> None:
+        self.taxonomy = taxonomy
+
+    def resolve(self, name: str) -> str | None:
+        return self.taxonomy.resolve_topic(name)
+
+    def suggest(self, name: str) -> str | None:
+        return self.taxonomy.suggest_topic(name)
+
+    def ids(self) -> tuple[str, ...]:
+        return self.taxonomy.topic_ids
+
+
+def parse(app: App, text: str) -> c.Command:
+    """``parse_command`` with the app's taxonomy (raises ``CommandError``)."""
+    return c.parse_command(text, TaxonomyTopics(app.taxonomy))
+
+
+def is_admin(app: App, ctx: CommandContext) -> bool:
+    return ctx.is_admin or (bool(ctx.user_id) and ctx.user_id in app.settings.file.admins)
+
+
+async def execute(app: App, text: str, ctx: CommandContext) -> Message:
+    """Run one command line for ``ctx``; always returns a message to show."""
+    try:
+        command = parse(app, text)
+        if c.is_admin_command(command) and not is_admin(app, ctx):
+            raise CommandError(
+                "Only workspace admins (or people listed under admins: in the config) can "
+                "add or remove sources.",
+                c.USAGE["sources"],
+            )
+        handler = _HANDLERS[type(command)]
+        return await handler(app, command, ctx)
+    except CommandError as exc:
+        return render_error(str(exc), exc.usage)
+    except BotError as exc:
+        return render_error(str(exc))
+    except Exception:
+        log.exception("command failed: %s", _verb_of(text))
+        return render_error(FAILED)
+
+
+def _verb_of(text: str) -> str:
+    words = str(text).split()
+    return words[0][:20] if words else "help"
+
+
+# --------------------------------------------------------------------------- channels
+
+
+def _dm_name(user_id: str) -> str:
+    return f"slack-dm:{user_id}"
+
+
+async def find_channel(app: App, ctx: CommandContext, *, me: bool = False) -> Channel | None:
+    """The stored channel ``ctx`` speaks for (or the person's DM channel), if any."""
+    store = app.store
+    if ctx.platform == "slack":
+        if me or ctx.channel_ref.startswith("D"):
+            return await store.channels.by_target("slack", ctx.user_id)
+        return await store.channels.by_target("slack", ctx.channel_ref)
+    if me:
+        return None
+    if ctx.platform == "teams":
+        return await store.channels.by_external_id(ctx.channel_ref)
+    return await store.channels.by_name(ctx.channel_ref)
+
+
+async def ensure_channel(app: App, ctx: CommandContext, *, me: bool = False) -> Channel:
+    """The channel to act on, created for Slack when new; ``CommandError`` when impossible."""
+    found = await find_channel(app, ctx, me=me)
+    if found is not None:
+        return found
+    now, tz = app.now(), app.settings.file.timezone
+    if ctx.platform == "slack":
+        if me or ctx.channel_ref.startswith("D"):
+            if not ctx.user_id:
+                raise CommandError("Cannot tell who you are.", c.USAGE["subscribe"])
+            return await app.store.channels.ensure(
+                name=_dm_name(ctx.user_id),
+                platform="slack",
+                target=ctx.user_id,
+                is_dm=True,
+                timezone=tz,
+                now=now,
+            )
+        return await app.store.channels.ensure(
+            name=f"slack:{ctx.channel_ref}",
+            platform="slack",
+            target=ctx.channel_ref,
+            timezone=tz,
+            now=now,
+        )
+    if me:
+        raise CommandError(
+            "Direct messages are only available in Slack; subscribe this channel instead.",
+            c.USAGE["subscribe"],
+        )
+    if ctx.platform == "teams":
+        raise CommandError(
+            "This Teams channel is not configured yet. Add it to the config file under "
+            f"channels: with its teams_webhook_url and teams_channel_id: {ctx.channel_ref}, "
+            "then restart the bot."
+        )
+    raise CommandError(f"No channel named '{ctx.channel_ref}' (see the config file).")
+
+
+def _where(channel: Channel, ctx: CommandContext) -> str:
+    if channel.is_dm:
+        return "you (direct messages)"
+    if channel.platform == "slack" and ctx.platform == "slack":
+        return f"<#{channel.target}>" if channel.target == ctx.channel_ref else channel.name
+    return ctx.channel_name or channel.name
+
+
+def _plain_where(channel: Channel, ctx: CommandContext) -> str:
+    if channel.is_dm:
+        return "you"
+    if channel.platform == "slack" and channel.target == ctx.channel_ref:
+        return "this channel"
+    return ctx.channel_name or channel.name
+
+
+# --------------------------------------------------------------------------- verbs
+
+
+async def _help(app: App, cmd: c.Help, ctx: CommandContext) -> Message:
+    if cmd.topic is None:
+        return render_help(c.HELP_LINES)
+    if cmd.topic in c.USAGE:
+        lines = [c.USAGE[cmd.topic]] + [
+            line for line in c.HELP_LINES if line.split(" ", 1)[0] == cmd.topic
+        ]
+        return render_help(lines)
+    topic = app.taxonomy.topic(cmd.topic)
+    return render_topics([TopicEntry(topic.id, topic.label, topic.description)])
+
+
+async def _topics(app: App, cmd: c.Topics, ctx: CommandContext) -> Message:
+    return render_topics([TopicEntry(t.id, t.label, t.description) for t in app.taxonomy.topics])
+
+
+async def _latest(app: App, cmd: c.Latest, ctx: CommandContext) -> Message:
+    items = await app.store.items.latest(topic=cmd.topic, limit=cmd.n)
+    label = app.taxonomy.label(cmd.topic) if cmd.topic else None
+    return render_latest(items, label, app.now())
+
+
+async def _status(app: App, cmd: c.Status, ctx: CommandContext) -> Message:
+    from jobs.insights import status_message
+
+    return await status_message(app, cmd.topic, app.now())
+
+
+def _labels(app: App, topics: tuple[str, ...] | list[str]) -> str:
+    return ", ".join("all topics" if t == "*" else app.taxonomy.label(t) for t in topics)
+
+
+async def _subscribe(app: App, cmd: c.Subscribe, ctx: CommandContext) -> Message:
+    channel = await ensure_channel(app, ctx, me=cmd.me)
+    store, now = app.store, app.now()
+    added = await store.channels.subscribe(
+        channel.id, list(cmd.topics), cmd.mode, now=now, created_by=ctx.user_id or None
+    )
+    notes: list[str] = []
+    if channel.paused_reason:
+        await store.channels.resume(channel.id)
+        notes.append(f"Deliveries here were paused ({channel.paused_reason}); resumed.")
+    if cmd.mode in ("digest", "both") and not channel.digest_cron:
+        await store.channels.set_digest(channel.id, DEFAULT_DIGEST_CRON)
+        notes.append(
+            f"Digest schedule: {describe_cron(DEFAULT_DIGEST_CRON)} ({channel.timezone}); "
+            "change it with `digest daily HH:MM`."
+        )
+    where = _plain_where(channel, ctx)
+    kept = [t for t in cmd.topics if t not in added]
+    text = f"Subscribed {where} to {_labels(app, cmd.topics)} ({cmd.mode})."
+    if kept and not added:
+        text = f"Already subscribed: {_labels(app, kept)} ({cmd.mode} for {where})."
+    if cmd.mode != "digest":
+        text += " New stories will be posted as they are found; nothing old is re-posted."
+    if channel.platform == "slack" and not channel.is_dm and added:
+        notes.append("If the bot is not in this channel yet, invite it with /invite @uschina.")
+    return render_ok(" ".join([text, *notes]))
+
+
+async def _unsubscribe(app: App, cmd: c.Unsubscribe, ctx: CommandContext) -> Message:
+    channel = await find_channel(app, ctx, me=cmd.me)
+    if channel is None:
+        return render_ok("Nothing to unsubscribe: there are no subscriptions here.")
+    removed = await app.store.channels.unsubscribe(
+        channel.id, None if cmd.all else list(cmd.topics)
+    )
+    where = _plain_where(channel, ctx)
+    if not removed:
+        what = "anything" if cmd.all else _labels(app, cmd.topics)
+        return render_ok(
+            f"{where.capitalize()} {'is' if where != 'you' else 'are'} not "
+            f"subscribed to {what}; nothing changed."
+        )
+    what = "everything" if cmd.all else _labels(app, cmd.topics)
+    return render_ok(f"Unsubscribed {where} from {what}.")
+
+
+async def subscription_rows(app: App, ctx: CommandContext) -> list[SubscriptionRow]:
+    """The subscriptions of the channel ``ctx`` speaks for and (Slack) the person's DMs."""
+    channels: list[Channel] = []
+    here = await find_channel(app, ctx)
+    if here is not None:
+        channels.append(here)
+    if ctx.platform == "slack":
+        mine = await find_channel(app, ctx, me=True)
+        if mine is not None and all(ch.id != mine.id for ch in channels):
+            channels.append(mine)
+    rows: list[SubscriptionRow] = []
+    for channel in channels:
+        subs = await app.store.channels.subscriptions([channel.id])
+        where = _plain_where(channel, ctx)
+        if channel.paused_reason:
+            where += f" — paused: {channel.paused_reason}"
+        digest_time = None
+        if channel.digest_cron:
+            try:
+                digest_time = f"{describe_cron(channel.digest_cron)} {channel.timezone}"
+            except (ConfigError, ValueError):
+                digest_time = channel.digest_cron
+        for sub in subs:
+            rows.append(
+                SubscriptionRow(
+                    topic=sub.topic,
+                    label=app.taxonomy.label(sub.topic),
+                    mode=sub.mode,
+                    muted_until=sub.muted_until
+                    if sub.muted_until and sub.muted_until > app.now()
+                    else None,
+                    where=where,
+                    digest_time=digest_time if sub.mode in ("digest", "both") else None,
+                )
+            )
+    return rows
+
+
+async def _subscriptions(app: App, cmd: c.Subscriptions, ctx: CommandContext) -> Message:
+    return render_subscriptions(await subscription_rows(app, ctx))
+
+
+async def _countdown_list(app: App, cmd: c.CountdownList, ctx: CommandContext) -> Message:
+    from jobs.insights import countdown_list_message
+
+    return await countdown_list_message(app, app.now())
+
+
+async def _countdown_add(app: App, cmd: c.CountdownAdd, ctx: CommandContext) -> Message:
+    store, now = app.store, app.now()
+    if cmd.end < local_today(now, app.settings.file.timezone):
+        raise CommandError(
+            f"{cmd.end.isoformat()} has already passed; give a date from today on.",
+            c.USAGE["countdown"],
+        )
+    existing = await store.countdowns.by_name(cmd.name)
+    if existing is not None:
+        if (existing.start, existing.end) == (cmd.start, cmd.end):
+            return render_ok(
+                f"Countdown #{existing.id} {existing.name} is already tracked "
+                f"({countdown_phrase(existing, now)})."
+            )
+        raise CommandError(
+            f"A countdown named '{cmd.name}' already exists (#{existing.id}); "
+            f"remove it first with 'countdown remove {existing.id}'.",
+            c.USAGE["countdown"],
+        )
+    countdown = await store.countdowns.add(
+        name=cmd.name,
+        start=cmd.start,
+        end=cmd.end,
+        tentative=cmd.tentative,
+        now=now,
+        timezone=app.settings.file.timezone,
+        milestones=tuple(app.settings.file.milestones),
+        origin="command",
+        created_by=ctx.user_id or None,
+    )
+    return render_ok(
+        f"Countdown #{countdown.id} added: {countdown.name} — {countdown_phrase(countdown, now)}."
+    )
+
+
+async def _countdown_remove(app: App, cmd: c.CountdownRemove, ctx: CommandContext) -> Message:
+    countdown = await app.store.countdowns.get(cmd.id)
+    if countdown is None:
+        raise CommandError(f"There is no countdown #{cmd.id}.", c.USAGE["countdown"])
+    await app.store.countdowns.remove(cmd.id)
+    return render_ok(f"Countdown #{cmd.id} ({countdown.name}) removed.")
+
+
+async def _digest_now(app: App, cmd: c.DigestNow, ctx: CommandContext) -> Message:
+    from jobs.insights import queue_digest
+
+    channel = await ensure_channel(app, ctx)
+    if await queue_digest(app, channel, app.now()):
+        return render_ok(f"A digest for {_plain_where(channel, ctx)} is on its way.")
+    return render_ok("A digest is already on its way.")
+
+
+async def _set_digest(app: App, ctx: CommandContext, cron: str | None) -> Message:
+    channel = await ensure_channel(app, ctx)
+    await app.store.channels.set_digest(channel.id, cron)
+    where = _plain_where(channel, ctx)
+    if cron is None:
+        return render_ok(f"Scheduled digests for {where} are off.")
+    return render_ok(f"Digest for {where}: {describe_cron(cron)} ({channel.timezone}).")
+
+
+async def _digest_daily(app: App, cmd: c.DigestDaily, ctx: CommandContext) -> Message:
+    return await _set_digest(app, ctx, cron_daily(cmd.hour, cmd.minute))
+
+
+async def _digest_weekly(app: App, cmd: c.DigestWeekly, ctx: CommandContext) -> Message:
+    return await _set_digest(app, ctx, cron_weekly(cmd.weekday, cmd.hour, cmd.minute))
+
+
+async def _digest_off(app: App, cmd: c.DigestOff, ctx: CommandContext) -> Message:
+    return await _set_digest(app, ctx, None)
+
+
+async def _sources_list(app: App, cmd: c.SourcesList, ctx: CommandContext) -> Message:
+    return render_sources(await app.store.sources.all())
+
+
+async def check_source_url(app: App, url: str) -> None:
+    """Refuse non-http(s) URLs and hosts on loopback/private networks (unless allowed)."""
+    from bot.sources.http import address_is_public, check_url, system_resolve
+
+    parsed = check_url(url)
+    if app.settings.allow_private_networks:
+        return
+    host = parsed.host.strip("[]")
+    try:
+        ipaddress.ip_address(host)
+        addresses = [host]
+    except ValueError:
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        try:
+            addresses = await asyncio.wait_for(system_resolve(host, port), RESOLVE_TIMEOUT_S)
+        except (OSError, TimeoutError):
+            raise UnsafeURLError(f"cannot resolve the host name {host}") from None
+    if not addresses or not all(address_is_public(a) for a in addresses):
+        raise UnsafeURLError(f"{host} is on a private or local network; refused")
+
+
+async def _sources_add(app: App, cmd: c.SourcesAdd, ctx: CommandContext) -> Message:
+    existing = await app.store.sources.by_url(cmd.url)
+    if existing is not None:
+        return render_ok(f"Already watching {cmd.url} (source #{existing.id}).")
+    try:
+        await check_source_url(app, cmd.url)
+    except UnsafeURLError as exc:
+        raise CommandError(f"Cannot add that source: {exc}.", c.USAGE["sources"]) from None
+    name = urlsplit(cmd.url).hostname or cmd.url
+    try:
+        source = await app.store.sources.add(
+            SourceSpec(name=name, url=cmd.url), origin="command", now=app.now()
+        )
+    except ConfigError:  # added meanwhile (a replay racing the first request)
+        found = await app.store.sources.by_url(cmd.url)
+        return render_ok(f"Already watching {cmd.url} (source #{found.id if found else '?'}).")
+    return render_ok(
+        f"Added source #{source.id} ({name}). Its current items are stored without alerts; "
+        "new ones will be alerted from the next poll on."
+    )
+
+
+async def _sources_remove(app: App, cmd: c.SourcesRemove, ctx: CommandContext) -> Message:
+    source = await app.store.sources.get(cmd.id)
+    if source is None:
+        raise CommandError(f"There is no source #{cmd.id}.", c.USAGE["sources"])
+    await app.store.sources.remove(cmd.id)
+    return render_ok(f"Removed source #{cmd.id} ({source.name}).")
+
+
+async def _search(app: App, cmd: c.Search, ctx: CommandContext) -> Message:
+    from jobs.insights import search_message
+
+    return await search_message(app, cmd.words, cmd.topic, app.now())
+
+
+_Handler = Callable[[Any, Any, CommandContext], Awaitable[Message]]
+_HANDLERS: dict[type, _Handler] = {
+    c.Help: _help,
+    c.Topics: _topics,
+    c.Latest: _latest,
+    c.Status: _status,
+    c.Subscribe: _subscribe,
+    c.Unsubscribe: _unsubscribe,
+    c.Subscriptions: _subscriptions,
+    c.CountdownList: _countdown_list,
+    c.CountdownAdd: _countdown_add,
+    c.CountdownRemove: _countdown_remove,
+    c.DigestNow: _digest_now,
+    c.DigestDaily: _digest_daily,
+    c.DigestWeekly: _digest_weekly,
+    c.DigestOff: _digest_off,
+    c.SourcesList: _sources_list,
+    c.SourcesAdd: _sources_add,
+    c.SourcesRemove: _sources_remove,
+    c.Search: _search,
+}
+
+SLOW_COMMANDS: tuple[type, ...] = (c.Status, c.Search, c.DigestNow, c.SourcesAdd, c.Latest)
+
+
+def is_slow(command: c.Command) -> bool:
+    """Commands that may take more than a moment (answer them after acknowledging)."""
+    return isinstance(command, SLOW_COMMANDS)

@@ -1,0 +1,1 @@
+"""Bolt listeners, one module per Slack surface: slash command, buttons, App Home."""

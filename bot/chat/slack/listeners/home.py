@@ -1,0 +1,173 @@
+"""The App Home tab: a person's DM subscriptions, the channels' subscriptions with buttons to
+change them, the status of each issue and upcoming countdowns. Republished whenever that
+person's subscriptions change."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.chat.slack.blocks import to_slack
+from bot.domain.models import (
+    Actions,
+    Block,
+    Button,
+    Channel,
+    Context,
+    Divider,
+    Header,
+    Message,
+    Paragraph,
+    Span,
+    Strong,
+    Subscription,
+    Text,
+)
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+
+HOME_BLOCK_LIMIT = 100
+BUTTONS_PER_ROW = 25
+UNSUBSCRIBE = "home_unsubscribe"
+SUBSCRIBE = "home_subscribe"
+
+
+def _label(app: App, topic: str) -> str:
+    return "All topics" if topic == "*" else app.taxonomy.label(topic)
+
+
+def _subs_line(app: App, subs: list[Subscription]) -> list[Span]:
+    if not subs:
+        return [Text("nothing yet")]
+    parts: list[Span] = []
+    for index, sub in enumerate(subs):
+        if index:
+            parts.append(Text(", "))
+        parts += [Strong(_label(app, sub.topic)), Text(f" ({sub.mode})")]
+    return parts
+
+
+def _buttons(action: str, items: list[tuple[str, str]]) -> list[Block]:
+    """Rows of buttons; action ids are numbered because Slack wants them unique per block."""
+    rows: list[Block] = []
+    for start in range(0, len(items), BUTTONS_PER_ROW):
+        chunk = items[start : start + BUTTONS_PER_ROW]
+        rows.append(
+            Actions(
+                tuple(
+                    Button(label, f"{action}:{start + i}", value=value)
+                    for i, (label, value) in enumerate(chunk)
+                )
+            )
+        )
+    return rows
+
+
+async def home_message(app: App, user_id: str) -> Message:
+    """The personal part of the Home tab as a neutral message."""
+    store = app.store
+    channels = [c for c in await store.channels.all() if c.platform == "slack"]
+    mine = next((c for c in channels if c.is_dm and c.target == user_id), None)
+    others = [c for c in channels if not c.is_dm]
+    subs = await store.channels.subscriptions([c.id for c in [*others, *([mine] if mine else [])]])
+    by_channel: dict[int, list[Subscription]] = {}
+    for sub in subs:
+        by_channel.setdefault(sub.channel_id, []).append(sub)
+    blocks: list[Block] = [Header("uschina-bot"), Paragraph((Strong("Your direct messages"),))]
+    my_subs = by_channel.get(mine.id, []) if mine else []
+    blocks.append(Paragraph(tuple(_subs_line(app, my_subs))))
+    if mine and mine.paused_reason:
+        blocks.append(Context((Text(f"Paused: {mine.paused_reason}"),)))
+    followed = {s.topic for s in my_subs}
+    blocks += _buttons(
+        UNSUBSCRIBE,
+        [(f"Stop {_label(app, s.topic)}", f"{s.channel_id}|{s.topic}") for s in my_subs],
+    )
+    blocks += _buttons(
+        SUBSCRIBE,
+        [
+            (f"+ {app.taxonomy.label(t)}", t)
+            for t in app.taxonomy.topic_ids
+            if t not in followed and "*" not in followed
+        ],
+    )
+    blocks += _channel_blocks(app, others, by_channel)
+    return Message(fallback="uschina-bot home", blocks=tuple(blocks), kind="home")
+
+
+def _channel_blocks(
+    app: App, channels: list[Channel], by_channel: dict[int, list[Subscription]]
+) -> list[Block]:
+    blocks: list[Block] = [Divider(), Paragraph((Strong("Channels"),))]
+    shown = [c for c in channels if by_channel.get(c.id)]
+    if not shown:
+        blocks.append(Paragraph((Text("No channel subscriptions yet. Use /uschina subscribe."),)))
+    for channel in shown:
+        subs = by_channel[channel.id]
+        line: list[Span] = [Strong(channel.name), Text(": "), *_subs_line(app, subs)]
+        if channel.paused_reason:
+            line.append(Text(f" — paused: {channel.paused_reason}"))
+        blocks.append(Paragraph(tuple(line)))
+        blocks += _buttons(
+            UNSUBSCRIBE,
+            [(f"Stop {_label(app, s.topic)}", f"{s.channel_id}|{s.topic}") for s in subs],
+        )
+    return blocks
+
+
+async def build_home_view(app: App, user_id: str) -> dict[str, Any]:
+    """The ``views.publish`` view: personal part, status board, countdowns (<= 100 blocks)."""
+    from jobs.insights import countdown_list_message, status_message
+
+    now = app.now()
+    parts = [await home_message(app, user_id)]
+    sections = (
+        lambda: status_message(app, None, now),
+        lambda: countdown_list_message(app, now),
+    )
+    for section in sections:
+        try:
+            parts.append(await section())
+        except Exception:  # a broken board must not hide the subscriptions
+            log.exception("App Home: a section failed")
+    blocks: list[dict[str, Any]] = []
+    for index, part in enumerate(parts):
+        if index:
+            blocks.append({"type": "divider"})
+        blocks += to_slack(part)["blocks"]
+    if len(blocks) > HOME_BLOCK_LIMIT:
+        blocks = blocks[: HOME_BLOCK_LIMIT - 1]
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "…and more"}]})
+    return {"type": "home", "blocks": blocks}
+
+
+class HomePublisher:
+    """Publishes a person's Home tab; failures are logged, never raised to a listener."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    async def publish(self, client: AsyncWebClient, user_id: str) -> bool:
+        if not user_id:
+            return False
+        try:
+            view = await build_home_view(self.app, user_id)
+            await client.views_publish(user_id=user_id, view=view)
+        except Exception as exc:
+            log.warning("App Home for %s not published: %s", user_id, type(exc).__name__)
+            return False
+        return True
+
+
+def register(bolt: AsyncApp, app: App, publisher: HomePublisher) -> None:
+    @bolt.event("app_home_opened")
+    async def on_home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        await publisher.publish(client, str(event.get("user") or ""))

@@ -1,0 +1,398 @@
+"""The outbox worker: turns recorded deliveries into posts, at most once each in practice.
+
+Guarantees (see docs/slack.md for the residual window):
+- a delivery claimed before and never finished (the process died mid-send) is first
+  reconciled through ``notifier.find_sent`` and marked sent if the platform already has it;
+- nothing sleeps while holding claims: pacing (``notifier.min_interval_s`` per channel) and
+  waiting for a thread parent put the delivery back (``defer``) for later;
+- transient errors retry with exponential backoff and jitter (a 429's ``retry_after`` is
+  honoured exactly) until ``max_age``, then the delivery fails;
+- a permanent error pauses the channel once (log + metric) and stops its queue;
+- a payload the platform rejects is resent once as plain text and never blocks the queue;
+- follow-ups wait for their thread's first post and then go into its thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import random
+import signal
+import sys
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from bot.domain.codec import message_from_dict
+from bot.domain.errors import (
+    PayloadRejectedError,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
+from bot.domain.models import Channel, Message, ensure_utc
+from bot.domain.ports import Notifier, SendResult
+from storage.repos.deliveries import Delivery
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+
+METRIC = "uschina_bot_deliveries_total"
+PAUSE_METRIC = "uschina_bot_channels_paused_total"
+FOLLOWUP_KINDS = frozenset({"followup"})
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """Tunables of the worker; the defaults suit production."""
+
+    max_age: timedelta = timedelta(hours=6)
+    base_backoff_s: float = 2.0
+    max_backoff_s: float = 600.0
+    lease: timedelta = timedelta(seconds=60)
+    parent_wait_s: float = 5.0
+    no_notifier_wait_s: float = 300.0
+    idle_poll_s: float = 2.0
+
+
+class DeliveryWorker:
+    """Claims due deliveries and sends them through ``app.notifiers[platform]``."""
+
+    def __init__(
+        self,
+        app: App,
+        *,
+        policy: DeliveryPolicy | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.app = app
+        self.policy = policy or DeliveryPolicy()
+        self.rng = rng or random.Random()
+        self._next_slot: dict[int, datetime] = {}  # channel id -> earliest next post
+        self._channels: dict[int, Channel | None] = {}
+        self._earliest_deferred: datetime | None = None
+
+    # ----------------------------------------------------------------- one pass
+
+    async def run_once(self, limit: int = 50) -> int:
+        """Claim and handle up to ``limit`` due deliveries; returns how many were posted."""
+        store = self.app.store
+        claimed_at = self.app.now()
+        self._channels = {}
+        self._earliest_deferred = None
+        batch = await store.deliveries.claim(
+            worker=self.app.instance_id, now=claimed_at, limit=limit, lease=self.policy.lease
+        )
+        release_after = claimed_at + self.policy.lease / 2
+        posted = 0
+        for index, delivery in enumerate(batch):
+            if self.app.now() >= release_after:
+                # The lease is half gone: hand the rest back rather than risk a second claimer.
+                for rest in batch[index:]:
+                    await store.deliveries.defer(rest.id, at=self.app.now())
+                break
+            try:
+                posted += await self._handle(delivery)
+            except Exception:
+                log.exception("delivery %s: unexpected error", delivery.id)
+                await self._retry(delivery, None, "internal error", None)
+        return posted
+
+    async def _channel(self, channel_id: int) -> Channel | None:
+        if channel_id not in self._channels:
+            self._channels[channel_id] = await self.app.store.channels.get(channel_id)
+        return self._channels[channel_id]
+
+    async def _handle(self, d: Delivery) -> int:
+        store, now = self.app.store, self.app.now()
+        channel = await self._channel(d.channel_id)
+        if channel is None:
+            await store.deliveries.mark_failed(d.id, error="channel removed")
+            return 0
+        if channel.paused_reason:
+            await store.deliveries.mark_failed(d.id, error=f"paused: {channel.paused_reason}")
+            self._count(channel, "skipped_paused")
+            return 0
+        notifier = self.app.notifiers.get(channel.platform)
+        if notifier is None:
+            await self._retry(d, channel, f"no {channel.platform} notifier configured", None)
+            return 0
+
+        thread_ref: str | None = None
+        if d.kind in FOLLOWUP_KINDS and (d.thread_key or d.story_key):
+            key = d.thread_key or d.story_key or ""
+            state, parent = await store.deliveries.thread_parent(channel.id, key)
+            if state == "pending":
+                await self._defer(d, now + timedelta(seconds=self.policy.parent_wait_s))
+                return 0
+            thread_ref = parent if state == "sent" else None
+
+        if d.was_sending:
+            try:
+                found = await self._find_sent(notifier, channel, d, thread_ref)
+            except PermanentDeliveryError as exc:
+                if str(exc) != "missing_scope":
+                    await self._pause(d, channel, str(exc))
+                    return 0
+                found = None  # cannot look: accept the (small) risk of a duplicate
+            except TransientDeliveryError as exc:
+                await self._retry(d, channel, f"reconcile: {exc}", exc.retry_after)
+                return 0
+            if found:
+                await store.deliveries.mark_sent(
+                    d.id, remote_id=found, now=now, thread_remote_id=thread_ref
+                )
+                self._count(channel, "reconciled")
+                return 0
+
+        slot = self._next_slot.get(channel.id)
+        if slot is not None and slot > now:
+            await self._defer(d, slot)
+            return 0
+
+        try:
+            message = message_from_dict(d.payload)
+        except (ValueError, KeyError, TypeError) as exc:
+            await store.deliveries.mark_failed(d.id, error=f"bad payload: {exc}")
+            self._count(channel, "failed")
+            return 0
+        return await self._send(d, channel, notifier, message, thread_ref)
+
+    async def _find_sent(
+        self, notifier: Notifier, channel: Channel, d: Delivery, thread_ref: str | None
+    ) -> str | None:
+        since = ensure_utc(d.created_at) if d.created_at else self.app.now() - self.policy.max_age
+        in_thread = getattr(notifier, "find_sent_in_thread", None)
+        if thread_ref and in_thread is not None:
+            found: str | None = await in_thread(channel, d.id, thread_ref=thread_ref, since=since)
+            return found
+        return await notifier.find_sent(channel, d.id, since=since)
+
+    async def _send(
+        self,
+        d: Delivery,
+        channel: Channel,
+        notifier: Notifier,
+        message: Message,
+        thread_ref: str | None,
+    ) -> int:
+        store = self.app.store
+        interval = float(getattr(notifier, "min_interval_s", 0.0) or 0.0)
+        try:
+            try:
+                result = await notifier.send(
+                    channel, message, thread_ref=thread_ref, delivery_id=d.id
+                )
+                outcome = "sent"
+            except PayloadRejectedError as exc:
+                log.warning("delivery %s: payload rejected (%s), sending plain text", d.id, exc)
+                result = await self._send_plain(notifier, channel, message, thread_ref, d.id)
+                outcome = "sent_plain"
+        except PayloadRejectedError as exc:
+            await store.deliveries.mark_failed(d.id, error=f"rejected: {exc}")
+            self._count(channel, "rejected")
+            return 0
+        except PermanentDeliveryError as exc:
+            await self._pause(d, channel, str(exc))
+            return 0
+        except TransientDeliveryError as exc:
+            if exc.retry_after is not None:
+                self._next_slot[channel.id] = self.app.now() + timedelta(seconds=exc.retry_after)
+            await self._retry(d, channel, str(exc), exc.retry_after)
+            return 0
+        finally:
+            self._next_slot.setdefault(channel.id, self.app.now())
+            slot = self.app.now() + timedelta(seconds=interval)
+            self._next_slot[channel.id] = max(self._next_slot[channel.id], slot)
+        await store.deliveries.mark_sent(
+            d.id, remote_id=result.remote_id, now=self.app.now(), thread_remote_id=result.thread_ref
+        )
+        self._count(channel, outcome)
+        return 1
+
+    async def _send_plain(
+        self,
+        notifier: Notifier,
+        channel: Channel,
+        message: Message,
+        thread_ref: str | None,
+        delivery_id: int,
+    ) -> SendResult:
+        plain = getattr(notifier, "send_plain", None)
+        if plain is not None:
+            result: SendResult = await plain(
+                channel, message, thread_ref=thread_ref, delivery_id=delivery_id
+            )
+            return result
+        bare = Message(fallback=message.fallback, kind=message.kind)
+        return await notifier.send(channel, bare, thread_ref=thread_ref, delivery_id=delivery_id)
+
+    # ----------------------------------------------------------------- outcomes
+
+    async def _defer(self, d: Delivery, at: datetime) -> None:
+        await self.app.store.deliveries.defer(d.id, at=at)
+        if self._earliest_deferred is None or at < self._earliest_deferred:
+            self._earliest_deferred = at
+
+    def backoff_s(self, attempts: int, retry_after: float | None) -> float:
+        """Seconds before the next attempt: ``retry_after`` exactly, else capped 2^n + jitter."""
+        if retry_after is not None:
+            return retry_after
+        base = min(self.policy.max_backoff_s, self.policy.base_backoff_s * 2 ** min(attempts, 20))
+        return base * (0.5 + self.rng.random())
+
+    async def _retry(
+        self, d: Delivery, channel: Channel | None, error: str, retry_after: float | None
+    ) -> None:
+        now = self.app.now()
+        at = now + timedelta(seconds=self.backoff_s(d.attempts, retry_after))
+        created = ensure_utc(d.created_at) if d.created_at else now
+        if at - created > self.policy.max_age:
+            await self.app.store.deliveries.mark_failed(d.id, error=f"gave up: {error}")
+            log.warning("delivery %s: gave up after %s (%s)", d.id, now - created, error)
+            self._count(channel, "failed")
+            return
+        await self.app.store.deliveries.mark_retry(d.id, error=error, at=at)
+        if self._earliest_deferred is None or at < self._earliest_deferred:
+            self._earliest_deferred = at
+        self._count(channel, "retry")
+
+    async def _pause(self, d: Delivery, channel: Channel, reason: str) -> None:
+        store = self.app.store
+        await store.deliveries.mark_failed(d.id, error=reason)
+        if await store.channels.pause(channel.id, reason, self.app.now()):
+            log.warning("channel %s paused: %s", channel.name, reason)
+            self.app.metrics.inc(PAUSE_METRIC, platform=channel.platform, reason=reason)
+        dropped = await store.deliveries.drop_pending_for_channel(channel.id, f"paused: {reason}")
+        self._channels[channel.id] = replace(channel, paused_reason=reason)
+        self._count(channel, "paused")
+        if dropped:
+            log.info("channel %s: %d pending deliveries stopped", channel.name, dropped)
+
+    def _count(self, channel: Channel | None, result: str) -> None:
+        platform = channel.platform if channel else "unknown"
+        self.app.metrics.inc(METRIC, platform=platform, result=result)
+
+    # ----------------------------------------------------------------- loop
+
+    async def drain(self, *, timeout_s: float = 120.0) -> int:
+        """Deliver until nothing is due, for one-shot commands; returns how many were posted.
+
+        Waits (really) for paced or retried deliveries while the clock moves; with a frozen
+        clock (``--now``) it stops after the first pass that posts nothing, leaving the rest
+        queued for the service.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        total = 0
+        while loop.time() < deadline:
+            before = self.app.now()
+            posted = await self.run_once()
+            total += posted
+            if posted:
+                continue
+            if self._earliest_deferred is None:
+                break
+            wait = (self._earliest_deferred - self.app.now()).total_seconds()
+            await asyncio.sleep(min(max(wait, 0.05), 1.0))
+            if self.app.now() == before:
+                break
+        return total
+
+    async def run_forever(self, stop: asyncio.Event, wake: asyncio.Event | None = None) -> None:
+        """Deliver until ``stop`` is set; ``wake`` (set by the poller) shortens idle waits."""
+        while not stop.is_set():
+            try:
+                posted = await self.run_once()
+            except Exception:
+                log.exception("delivery pass failed")
+                posted = 0
+            delay = self._next_delay(posted)
+            if delay <= 0:
+                await asyncio.sleep(0)
+                continue
+            await _wait_any(stop, wake, delay)
+            if wake is not None:
+                wake.clear()
+
+    def _next_delay(self, posted: int) -> float:
+        if posted:
+            return 0.0
+        delay = self.policy.idle_poll_s
+        if self._earliest_deferred is not None:
+            until = (self._earliest_deferred - self.app.now()).total_seconds()
+            delay = min(delay, max(until, 0.05))
+        return delay
+
+
+async def _wait_any(stop: asyncio.Event, wake: asyncio.Event | None, seconds: float) -> None:
+    waiters = [asyncio.ensure_future(stop.wait())]
+    if wake is not None:
+        waiters.append(asyncio.ensure_future(wake.wait()))
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+        for waiter in waiters:
+            with contextlib.suppress(asyncio.CancelledError):
+                await waiter
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m jobs.deliver", description="Run the outbox delivery worker alone."
+    )
+    parser.add_argument("--database-url", help="overrides DATABASE_URL")
+    parser.add_argument("--once", action="store_true", help="one pass, then exit")
+    parser.add_argument("--lease-seconds", type=float, default=60.0)
+    parser.add_argument("--min-interval", type=float, help="override the per-channel pacing")
+    parser.add_argument("--instance-id", help="worker name used for claims")
+    return parser.parse_args(argv)
+
+
+async def _main(args: argparse.Namespace) -> int:
+    import os
+
+    from bot.app import build_app
+    from bot.config import load_settings
+
+    env: dict[str, Any] = dict(os.environ)
+    if args.database_url:
+        env["DATABASE_URL"] = args.database_url
+    app = await build_app(load_settings(env), sync_config=False)
+    if args.instance_id:
+        app.instance_id = args.instance_id
+    if args.min_interval is not None:
+        for notifier in app.notifiers.values():
+            if hasattr(notifier, "min_interval_s"):
+                notifier.min_interval_s = args.min_interval
+    worker = DeliveryWorker(app, policy=DeliveryPolicy(lease=timedelta(seconds=args.lease_seconds)))
+    try:
+        if args.once:
+            print(await worker.run_once())
+            return 0
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        await worker.run_forever(stop)
+        return 0
+    finally:
+        await app.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return asyncio.run(_main(_parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
