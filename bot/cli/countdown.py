@@ -1,0 +1,97 @@
+"""``uschina-bot countdown list|add NAME DATE [--tentative] [--where W]|remove ID``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from bot.cli._common import add_now, with_app
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+ADD_USAGE = "countdown add NAME YYYY-MM-DD|YYYY-MM-DD..YYYY-MM-DD [--tentative] [--where W]"
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("countdown", help="list, add or remove countdowns to dated events")
+    verbs = p.add_subparsers(dest="countdown_command", metavar="ACTION", required=True)
+    ls = verbs.add_parser("list", help="active countdowns with their day counts and ids")
+    add_now(ls)
+    ls.set_defaults(handler=list_countdowns)
+    add = verbs.add_parser(
+        "add",
+        help="add a countdown",
+        description="DATE is YYYY-MM-DD, or a window YYYY-MM-DD..YYYY-MM-DD (tentative).",
+    )
+    add.add_argument("name")
+    add.add_argument("date", metavar="DATE")
+    add.add_argument("--tentative", action="store_true", help="the date is not confirmed")
+    add.add_argument("--where", metavar="W", help="place of the event")
+    add_now(add)
+    add.set_defaults(handler=add_countdown)
+    rm = verbs.add_parser("remove", help="remove a countdown by id")
+    rm.add_argument("id", type=int)
+    rm.set_defaults(handler=remove_countdown)
+
+
+def list_countdowns(args: argparse.Namespace) -> int:
+    async def body(app: App) -> int:
+        from bot.domain.textout import to_text
+        from jobs.insights import countdown_list_message
+
+        print(to_text(await countdown_list_message(app, app.now())))
+        return 0
+
+    return with_app(args, body)
+
+
+def add_countdown(args: argparse.Namespace) -> int:
+    from bot.domain.errors import CommandError
+    from bot.domain.schedule import parse_date_or_window
+
+    name = " ".join(args.name.split())
+    if not name:
+        raise CommandError("the countdown needs a name", usage=ADD_USAGE)
+    try:
+        start, end, window = parse_date_or_window(args.date)
+    except ValueError as exc:
+        raise CommandError(str(exc), usage=ADD_USAGE) from None
+
+    async def body(app: App) -> int:
+        from bot.domain.digest import countdown_line
+        from bot.domain.textout import to_text
+
+        if await app.store.countdowns.by_name(name) is not None:
+            raise CommandError(f"a countdown named '{name}' already exists", usage=ADD_USAGE)
+        countdown = await app.store.countdowns.add(
+            name=name,
+            start=start,
+            end=end,
+            tentative=window or args.tentative,
+            where=args.where,
+            timezone=app.settings.file.timezone,
+            milestones=tuple(app.settings.file.milestones),
+            origin="command",
+            now=app.now(),
+        )
+        from bot.domain.render import render_countdown
+
+        print(f"Added countdown #{countdown.id}:")
+        print(to_text(render_countdown(countdown_line(countdown, app.now()))))
+        return 0
+
+    return with_app(args, body)
+
+
+def remove_countdown(args: argparse.Namespace) -> int:
+    async def body(app: App) -> int:
+        from bot.domain.errors import CommandError
+
+        countdown = await app.store.countdowns.get(args.id)
+        if countdown is None or not await app.store.countdowns.remove(args.id):
+            raise CommandError(f"no countdown #{args.id}", usage="countdown remove ID")
+        print(f"Removed countdown #{args.id} ({countdown.name}).")
+        return 0
+
+    return with_app(args, body)

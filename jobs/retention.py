@@ -1,0 +1,47 @@
+"""Retention: keep the database to a bounded size without forgetting what was seen.
+
+Policy (``retention_days`` = R from the config file, default 365):
+- items first seen more than R days ago are *tombstoned*: title, summary, topics,
+  engagements and story link are emptied and they leave every listing and search, but the row
+  stays, and with it the item's identity keys, so a feed still carrying an old entry cannot
+  make it look new and alert again;
+- tombstones older than 2×R are deleted (their identities go with them): no feed keeps an
+  entry that long;
+- stories last seen more than R days ago are deleted;
+- replay-guard keys (processed requests) older than 1 day are deleted;
+- finished deliveries (sent, failed, dropped) older than 30 days are deleted, except the
+  posts of countdowns still active, which anchor their threads.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from jobs.insights import insight_repo
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+
+REQUEST_KEYS_KEPT = timedelta(days=1)
+DELIVERIES_KEPT = timedelta(days=30)
+
+
+async def run_retention(app: App, now: datetime) -> int:
+    """Apply the retention policy once; returns the number of rows removed or emptied."""
+    repo = insight_repo(app)
+    window = timedelta(days=app.settings.file.retention_days)
+    counts = {
+        "items_deleted": await repo.delete_items(now - 2 * window),
+        "items_tombstoned": await repo.tombstone_items(now - window),
+        "stories": await repo.delete_stories(now - window),
+        "request_keys": await app.store.guards.forget_before(now - REQUEST_KEYS_KEPT),
+        "deliveries": await repo.delete_finished_deliveries(now - DELIVERIES_KEPT),
+    }
+    total = sum(counts.values())
+    if total:
+        log.info("retention: %s", ", ".join(f"{k}={v}" for k, v in counts.items() if v))
+    return total

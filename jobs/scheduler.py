@@ -1,0 +1,251 @@
+"""The scheduler of ``uschina-bot run``: the ONE module that imports APScheduler.
+
+Jobs (all with ``coalesce=True``, ``max_instances=1`` and an explicit ``misfire_grace_time``,
+because APScheduler's default grace of 1 s silently drops a run that starts late):
+
+===========  ===========================  ==================================================
+job          when                         what
+===========  ===========================  ==================================================
+poll         every 30 s                   ``jobs.poll.poll_due(app)``, then wake delivery
+deliver      every 2 s (or woken)         one pass of the outbox worker
+digests      every minute                 ``run_due_digests`` (singleton)
+countdowns   at start, then hourly        ``run_countdowns`` (singleton)
+retention    5 min after start, daily     ``run_retention`` (singleton)
+===========  ===========================  ==================================================
+
+Per-channel digest times do not use APScheduler cron triggers: the minute tick asks
+``due_digest_slot`` (cron numbering, the channel's timezone, a grace window, the last slot
+sent), which survives restarts and never sends a slot twice. :func:`cron_trigger` exists for
+anything that does want a CronTrigger: it is built from ``CronSpec.apscheduler_field_sets()``,
+which names the weekdays, so cron's 0 = Sunday can never become APScheduler's 0 = Monday.
+
+Several instances may share one PostgreSQL database. Poll and delivery are safe to run
+everywhere (per-source commits, ``SKIP LOCKED`` claims); the singleton jobs run only in the
+instance holding the lease ``SINGLETON_LEASE``, renewed by every singleton run (TTL 3 min),
+so another instance takes over within minutes of the holder dying.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.combining import OrTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.domain.schedule import parse_cron, zone
+
+if TYPE_CHECKING:
+    from bot.app import App
+    from jobs.deliver import DeliveryWorker
+
+log = logging.getLogger(__name__)
+
+SINGLETON_LEASE = "singleton-jobs"
+LEASE_TTL = timedelta(minutes=3)
+POLL_EVERY = timedelta(seconds=30)
+DELIVER_EVERY = timedelta(seconds=2)
+DIGEST_EVERY = timedelta(minutes=1)
+COUNTDOWN_EVERY = timedelta(hours=1)
+RETENTION_EVERY = timedelta(days=1)
+RETENTION_FIRST_DELAY = timedelta(minutes=5)
+DEFAULT_MISFIRE_GRACE_S = 30
+JOB_METRIC = "uschina_bot_job_runs_total"
+
+
+def cron_trigger(expr: str, timezone: str) -> BaseTrigger:
+    """A trigger firing like cron ``expr`` in ``timezone`` (weekdays passed as names; cron's
+    day-of-month OR day-of-week rule kept with an OrTrigger)."""
+    tz = zone(timezone)
+    triggers: list[BaseTrigger] = [
+        CronTrigger(timezone=tz, **fields) for fields in parse_cron(expr).apscheduler_field_sets()
+    ]
+    return triggers[0] if len(triggers) == 1 else OrTrigger(triggers)
+
+
+class Scheduler:
+    """Wraps an ``AsyncIOScheduler`` running the bot's periodic jobs for one ``App``."""
+
+    def __init__(
+        self,
+        app: App,
+        *,
+        poll: bool = True,
+        deliver: bool = True,
+        worker: DeliveryWorker | None = None,
+    ) -> None:
+        self.app = app
+        self.poll_enabled = poll
+        self.deliver_enabled = deliver
+        self._worker = worker
+        self.scheduler = AsyncIOScheduler(
+            timezone=UTC,
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": DEFAULT_MISFIRE_GRACE_S,
+            },
+        )
+        self.last_runs: dict[str, datetime] = {}
+        self.last_errors: dict[str, str] = {}
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def start(self, *, paused: bool = False) -> None:
+        """Register the jobs and start (call from inside the running event loop); ``paused``
+        registers everything without running anything (inspection, tests)."""
+        if self.scheduler.running:
+            return
+        now = datetime.now(UTC)
+        if self.poll_enabled:
+            self._every("poll", self.poll_tick, POLL_EVERY, grace=30, first=now)
+        if self.deliver_enabled:
+            self._every("deliver", self.deliver_tick, DELIVER_EVERY, grace=10, first=now)
+        self._every("digests", self.digest_tick, DIGEST_EVERY, grace=60, first=now)
+        self._every("countdowns", self.countdown_tick, COUNTDOWN_EVERY, grace=900, first=now)
+        self._every(
+            "retention",
+            self.retention_tick,
+            RETENTION_EVERY,
+            grace=3600,
+            first=now + RETENTION_FIRST_DELAY,
+        )
+        self.scheduler.start(paused=paused)
+
+    async def shutdown(self) -> None:
+        """Stop scheduling; running job bodies are cancelled (the outbox keeps their work)."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+            await asyncio.sleep(0)  # AsyncIOScheduler applies the shutdown on the loop
+
+    @property
+    def running(self) -> bool:
+        return bool(self.scheduler.running)
+
+    def _every(
+        self,
+        job_id: str,
+        func: Callable[[], Awaitable[Any]],
+        every: timedelta,
+        *,
+        grace: int,
+        first: datetime,
+    ) -> None:
+        self.scheduler.add_job(
+            func,
+            IntervalTrigger(seconds=every.total_seconds(), timezone=UTC),
+            id=job_id,
+            name=job_id,
+            misfire_grace_time=grace,
+            coalesce=True,
+            max_instances=1,
+            next_run_time=first,
+            replace_existing=True,
+        )
+
+    def wake_delivery(self) -> None:
+        """Run the delivery job as soon as possible (new deliveries were just enqueued)."""
+        job = self.scheduler.get_job("deliver")
+        if job is not None and self.scheduler.running:
+            job.modify(next_run_time=datetime.now(UTC))
+
+    def state(self) -> dict[str, Any]:
+        """Health output: ``{"running": bool, "jobs": {...}}``."""
+        return {"running": self.running, "jobs": self.jobs()}
+
+    def jobs(self) -> dict[str, dict[str, Any]]:
+        """For health output: each job's next run, last run and last error."""
+        out: dict[str, dict[str, Any]] = {}
+        for job in self.scheduler.get_jobs():
+            next_run = getattr(job, "next_run_time", None)
+            last = self.last_runs.get(job.id)
+            out[job.id] = {
+                "next_run": next_run.isoformat() if next_run else None,
+                "last_run": last.isoformat() if last else None,
+                "last_error": self.last_errors.get(job.id),
+            }
+        return out
+
+    # ----------------------------------------------------------------- jobs
+
+    @property
+    def worker(self) -> DeliveryWorker:
+        if self._worker is None:
+            from jobs.deliver import DeliveryWorker
+
+            self._worker = DeliveryWorker(self.app)
+        return self._worker
+
+    async def _guarded(
+        self, name: str, run: Callable[[], Awaitable[Any]], *, none_is_a_run: bool = True
+    ) -> Any:
+        """Run one job body; log and remember its error instead of raising into APScheduler.
+        With ``none_is_a_run=False`` a None result (skipped: no lease) is not recorded."""
+        try:
+            result = await run()
+        except Exception as exc:
+            log.exception("job %s failed", name)
+            self.last_errors[name] = f"{type(exc).__name__}: {exc}"
+            self.app.metrics.inc(JOB_METRIC, job=name, result="error")
+            return None
+        if result is None and not none_is_a_run:
+            return None
+        self.last_runs[name] = self.app.now()
+        self.last_errors.pop(name, None)
+        self.app.metrics.inc(JOB_METRIC, job=name, result="ok")
+        return result
+
+    async def holds_lease(self) -> bool:
+        """Take or renew the singleton lease; True when this instance holds it."""
+        return await self.app.store.guards.acquire_lease(
+            SINGLETON_LEASE, self.app.instance_id, self.app.now(), LEASE_TTL
+        )
+
+    async def _singleton(self, name: str, run: Callable[[datetime], Awaitable[int]]) -> int | None:
+        async def body() -> int | None:
+            if not await self.holds_lease():
+                return None
+            return await run(self.app.now())
+
+        result: int | None = await self._guarded(name, body, none_is_a_run=False)
+        return result
+
+    async def poll_tick(self) -> None:
+        async def body() -> None:
+            from jobs.poll import poll_due
+
+            await poll_due(self.app)
+            self.wake_delivery()
+
+        await self._guarded("poll", body)
+
+    async def deliver_tick(self) -> int | None:
+        result: int | None = await self._guarded("deliver", self.worker.run_once)
+        return result
+
+    async def digest_tick(self) -> int | None:
+        from jobs.digest import run_due_digests
+
+        queued = await self._singleton("digests", lambda now: run_due_digests(self.app, now))
+        if queued:
+            self.wake_delivery()
+        return queued
+
+    async def countdown_tick(self) -> int | None:
+        from jobs.countdown import run_countdowns
+
+        queued = await self._singleton("countdowns", lambda now: run_countdowns(self.app, now))
+        if queued:
+            self.wake_delivery()
+        return queued
+
+    async def retention_tick(self) -> int | None:
+        from jobs.retention import run_retention
+
+        return await self._singleton("retention", lambda now: run_retention(self.app, now))
