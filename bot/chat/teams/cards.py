@@ -75,6 +75,17 @@ def _escape_line_start(line: str) -> str:
     return _ORDERED_MARKER.sub(r"\1\\\2", line, count=1)
 
 
+_PNG_DATA = re.compile(r"^data:image/png;base64,[A-Za-z0-9+/]+={0,2}$")
+DATA_IMAGE_LIMIT = 12_000
+
+
+def image_url(url: str) -> str | None:
+    """An Image URL: http(s), or a small inline PNG (charts) within the size budget."""
+    if url.startswith("data:"):
+        return url if len(url) <= DATA_IMAGE_LIMIT and _PNG_DATA.match(url) else None
+    return safe_url(url)
+
+
 def safe_url(url: str) -> str | None:
     """An http(s) URL made safe inside ``(...)`` of a markdown link, else ``None``."""
     url = url.strip()
@@ -222,7 +233,7 @@ def _pieces(message: Message) -> list[_Piece]:
         elif isinstance(block, Fields):
             elements.extend(_facts(block))
         elif isinstance(block, Image):
-            url = safe_url(block.url)
+            url = image_url(block.url)
             if url:
                 elements.append({"type": "Image", "url": url, "altText": _one_line(block.alt)})
         elif isinstance(block, Actions):
