@@ -19,9 +19,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.domain.engagements import extract_engagements
-
 from bot.domain.codec import message_to_dict
+from bot.domain.engagements import extract_engagements
 from bot.domain.errors import ParseError
 from bot.domain.identity import dedupe_batch, identities_of
 from bot.domain.models import (

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import tempfile
+from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -63,13 +64,20 @@ def handle(args: argparse.Namespace) -> int:
         return asyncio.run(run_demo(Path(tmp) / "demo.db", now))
 
 
-async def run_demo(db_path: Path, now: object) -> int:
-    from datetime import datetime
+class DemoClock:
+    """A settable clock: the sample polls happen before ``now``, the digest at ``now``."""
 
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+async def run_demo(db_path: Path, now: datetime) -> int:
     from bot.app import build_app
     from bot.config import CountdownConfig, FileConfig, Settings
 
-    assert isinstance(now, datetime)
     settings = Settings(
         database_url=f"sqlite:///{db_path}",
         file=FileConfig(
@@ -81,22 +89,23 @@ async def run_demo(db_path: Path, now: object) -> int:
             ],
         ),
     )
-    app = await build_app(settings, clock=lambda: now)
+    clock = DemoClock(now)
+    app = await build_app(settings, clock=clock)
     try:
-        await replay(app)
+        await replay(app, clock)
     finally:
         await app.close()
     return 0
 
 
-async def replay(app: App) -> None:
-    from jobs.insights import countdown_list_message, digest_message, status_message
-
+async def replay(app: App, clock: DemoClock) -> None:
     from bot.domain.textout import to_text
     from jobs.deliver import DeliveryWorker
+    from jobs.insights import countdown_list_message, digest_message, status_message
     from jobs.poll import PollSummary, Routing, StoryWindow, process_outcome
 
-    now = app.now()
+    now = clock.at
+    clock.at = now - timedelta(hours=3)
     wire = await app.store.sources.add(WIRE, origin="user", now=now)
     official = await app.store.sources.add(OFFICIAL, origin="user", now=now)
     routing = Routing(
@@ -104,14 +113,15 @@ async def replay(app: App) -> None:
         subscriptions=await app.store.channels.subscriptions(),
         burst_limit=app.settings.file.alerts_per_channel_per_poll,
     )
-    rounds = [
+    rounds: list[list[tuple[int, str | None]]] = [
         [(wire.id, "wire-before.xml"), (official.id, None)],
         [(wire.id, "wire-after.xml"), (official.id, "official.xml")],
     ]
     heading("Polling two sample sources (first poll = baseline, no alerts)")
     for number, sources in enumerate(rounds, start=1):
-        summary = PollSummary(started=now)
-        window = await StoryWindow.load(app, now)
+        clock.at += timedelta(hours=1)
+        summary = PollSummary(started=clock.at)
+        window = await StoryWindow.load(app, clock.at)
         for source_id, name in sources:
             source = await app.store.sources.get(source_id)
             assert source is not None
@@ -129,11 +139,12 @@ async def replay(app: App) -> None:
             )
         print(f"poll {number}: {summary.line()}")
     heading("Real-time alerts (what the channel receives)")
+    clock.at = now
     await DeliveryWorker(app).drain()
     console = await app.store.channels.by_name("console")
     assert console is not None
-    heading("Digest")
-    print(to_text(await digest_message(app, console, now)))
+    heading("Digest (last 48 hours)")
+    print(to_text(await digest_message(app, console, now, since=timedelta(hours=48))))
     heading("Countdowns")
     print(to_text(await countdown_list_message(app, now)))
     heading("Status board")
@@ -141,8 +152,8 @@ async def replay(app: App) -> None:
     heading('Events proposed from the news ("Track this")')
     proposals = await app.store.countdowns.proposals()
     for p in proposals:
-        window = p.start.isoformat() if p.start == p.end else f"{p.start}..{p.end}"
-        print(f"  #{p.id} {p.label} — {p.certainty}, {window}")
+        span = p.start.isoformat() if p.start == p.end else f"{p.start}..{p.end}"
+        print(f"  #{p.id} {p.label} — {p.certainty}, {span}")
     if not proposals:
         print("  (none)")
     print("\nThat was a throwaway database. Run the real thing with: uschina-bot run")

@@ -1,4 +1,9 @@
-"""Keeping a ``Story`` up to date as items join it (pure)."""
+"""Keeping a ``Story`` up to date as items join it (pure).
+
+A story's ``first_seen``/``last_seen`` are the earliest and latest publication times of its
+items (publication falls back to first-seen time when a feed gives none), so digests and the
+status board place a story when it happened, not when it was fetched.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +18,8 @@ def open_story(key: str, item: Item) -> Story:
         key=key,
         title=item.title,
         url=item.url,
-        first_seen=item.first_seen,
-        last_seen=item.first_seen,
+        first_seen=item.published,
+        last_seen=item.published,
         topics=item.topics,
         outlets=(item.source_name,) if item.source_name else (),
         official=item.official,
@@ -40,7 +45,8 @@ def extend_story(story: Story, item: Item) -> Story:
         story,
         title=title,
         url=url,
-        last_seen=max(story.last_seen, item.first_seen),
+        first_seen=min(story.first_seen, item.published),
+        last_seen=max(story.last_seen, item.published),
         topics=topics,
         outlets=outlets,
         official=story.official or item.official,
