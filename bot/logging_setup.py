@@ -44,5 +44,13 @@ def configure_logging(level: str = "info") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "slack_bolt", "slack_sdk", "apscheduler", "aiosqlite"):
+    for noisy in (
+        "httpx",
+        "httpcore",
+        "slack_bolt",
+        "slack_sdk",
+        "apscheduler",
+        "aiosqlite",
+        "alembic",
+    ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -393,7 +393,7 @@ async def _record_failure(
     )
     await app.store.sources.save_state(source.id, state)
     app.metrics.inc("uschina_bot_source_fetches_total", result="failed")
-    log.info("source %s failed: %s", source.id, error)
+    log.info("source %s (%s) failed: %s", source.id, source.name, error)
     return SourceResult(source.id, source.name, "failed", error=error)
 
 

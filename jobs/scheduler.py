@@ -220,7 +220,9 @@ class Scheduler:
         async def body() -> None:
             from jobs.poll import poll_due
 
-            await poll_due(self.app)
+            summary = await poll_due(self.app)
+            if summary.results:
+                log.info("poll: %s", summary.line())
             self.wake_delivery()
 
         await self._guarded("poll", body)
