@@ -1,0 +1,105 @@
+"""`uschina-bot run` with no chat credentials: starts, polls, prints alerts, stops on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from feedserver import FeedServer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.timeout(180)
+def test_run_polls_prints_and_stops_cleanly(tmp_path: Path) -> None:
+    with FeedServer(n_feeds=2, items_per_feed=3, formats=("rss2",)) as server:
+        config = {
+            "sources": [
+                {"name": f"local {i}", "url": f.url, "type": "rss", "interval": "10m"}
+                for i, f in enumerate(server.feeds)
+            ]
+        }
+        (tmp_path / "uschina-bot.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+            "USCHINA_BOT_CONFIG": str(tmp_path / "uschina-bot.yaml"),
+            "USCHINA_BOT_ALLOW_PRIVATE_NETWORKS": "1",
+        }
+        for key in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "TEAMS_OUTGOING_SECRET"):
+            env.pop(key, None)
+        past = (datetime.now(UTC) - timedelta(hours=2)).isoformat()
+        baseline = cli("poll", "--once", "--now", past, env=env)
+        assert baseline.returncode == 0, baseline.stderr
+        assert "new items: 6" in baseline.stdout  # baseline: stored, nothing alerted
+        assert "[console]" not in baseline.stdout
+        server.publish(0, n=4)
+
+        port = free_port()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            lines = wait_for_alert(proc, timeout=90)
+            health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+            assert health.status_code == 200
+            assert health.json()["database"]["ok"] is True
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 0, err
+        assert "stopped cleanly" in err
+        printed = "".join(lines) + out
+        assert "[console]" in printed
+        assert "(#0-" in printed  # a new item of the feed that published
+
+
+def wait_for_alert(proc: subprocess.Popen[str], *, timeout: float) -> list[str]:
+    assert proc.stdout is not None
+    os.set_blocking(proc.stdout.fileno(), False)
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"run exited early: {proc.stderr.read() if proc.stderr else ''}")
+        chunk = proc.stdout.readline()
+        if chunk:
+            lines.append(chunk)
+            if "[console]" in chunk:
+                return lines
+        else:
+            time.sleep(0.2)
+    raise AssertionError("no alert printed in time: " + "".join(lines))
