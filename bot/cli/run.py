@@ -94,9 +94,8 @@ async def serve(app: App, *, host: str, port: int) -> int:
     import uvicorn
 
     _QuietServer = _server_class()
-    from jobs.scheduler import Scheduler
-
     from bot.web import build_web, chat_routes
+    from jobs.scheduler import Scheduler
 
     scheduler = Scheduler(app)
     web = build_web(app, scheduler_state=scheduler.state, extra_routes=chat_routes(app))
