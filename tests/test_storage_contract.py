@@ -226,3 +226,14 @@ async def test_full_text_search(store: Store) -> None:
     assert await store.items.search("tariffs", topic="taiwan") == []
     assert await store.items.search("'; DROP TABLE item; --") == []
     assert await store.items.count() == 2
+
+
+async def test_claim_due_hands_each_source_to_one_poller(store: Store) -> None:
+    a = await add_source(store, "https://feeds.example/a.xml")
+    b = await add_source(store, "https://feeds.example/b.xml")
+    first = await store.sources.claim_due(NOW, limit=1)
+    second = await store.sources.claim_due(NOW)
+    assert [s.id for s in first] == [a] and [s.id for s in second] == [b]
+    assert await store.sources.claim_due(NOW) == []
+    later = await store.sources.claim_due(NOW + timedelta(minutes=6))
+    assert sorted(s.id for s in later) == [a, b]

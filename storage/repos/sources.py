@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import RowMapping, delete, insert, or_, select, update
@@ -136,6 +136,39 @@ class SourceRepository:
         if limit:
             query = query.limit(limit)
         return await self._select(query)
+
+    async def claim_due(
+        self, now: datetime, *, hold: timedelta = timedelta(minutes=5), limit: int | None = None
+    ) -> list[Source]:
+        """Take the due sources for this poller: their next poll moves to ``now + hold``.
+
+        Several instances sharing one PostgreSQL therefore never poll the same source in the
+        same cycle (``FOR UPDATE SKIP LOCKED``); the poller saves the real next poll time when
+        it is done, and a poller that dies releases its sources when ``hold`` runs out.
+        """
+        pick = (
+            select(source_t.c.id)
+            .where(source_t.c.enabled.is_(True))
+            .where(or_(source_t.c.next_poll.is_(None), source_t.c.next_poll <= now))
+            .order_by(source_t.c.next_poll, source_t.c.id)
+        )
+        if limit:
+            pick = pick.limit(limit)
+        if not self.db.is_sqlite:
+            pick = pick.with_for_update(skip_locked=True)
+        async with self.db.connect() as conn:
+            ids = list((await conn.execute(pick)).scalars())
+            if not ids:
+                return []
+            await conn.execute(
+                update(source_t).where(source_t.c.id.in_(ids)).values(next_poll=now + hold)
+            )
+            rows = (
+                (await conn.execute(select(source_t).where(source_t.c.id.in_(ids))))
+                .mappings()
+                .all()
+            )
+        return [to_source(r) for r in rows]
 
     async def save_state(self, source_id: int, state: FetchState) -> None:
         async with self.db.connect() as conn:
