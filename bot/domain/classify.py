@@ -10,7 +10,9 @@ sides -- a person, institution or country word; a company only counts when an in
 is present; a topic with ``implies_side`` can stand for one side -- and a link between them:
 the two sides named side by side ("US-China", "Biden and Xi"), an interaction cue (talks,
 sanctions, warned), or a strong topic signal. Side words inside near-misses ("Chinatown",
-"US dollars") are ignored.
+"US dollars") are ignored. An item that names a multilateral gathering (G20, APEC) and lists
+participants ("including", "among") with no cue beyond mere presence (summit, pledge) is not
+relevant: both sides attending the same event is not dealing with each other.
 
 Topics sum the weights of distinct phrases found (headline hits count 1.3 times; a phrase
 inside a longer phrase of the same topic does not count twice); a topic is assigned at 1.0.
@@ -38,7 +40,7 @@ SIDE_IDS = {"us": 0, "cn": 1}
 
 # A compiled key's record: (key length, topic phrases ((topic, weight, is_support, ident), ...),
 # excluded topics (topic, ...), sides ((side, label, rank, is_company), ...), cue label or "",
-# is near-miss, third-party label or "").
+# is near-miss, third-party label or "", setting bits: MULTILATERAL | PARTICIPATION).
 Record = tuple[
     int,
     tuple[tuple[int, float, bool, str], ...],
@@ -47,7 +49,10 @@ Record = tuple[
     str,
     bool,
     str,
+    int,
 ]
+MULTILATERAL = 1
+PARTICIPATION = 2
 # A topic hit: (start, end, weight, is_support, ident).
 TopicHit = tuple[int, int, float, bool, str]
 # A side hit: (word start, word end, label, rank).
@@ -67,6 +72,7 @@ class Classifier:
         self._yields_to = tuple(
             self.topic_ids.index(t) for t in taxonomy.topic("diplomacy").yields_to
         )
+        self._presence = frozenset(p.rstrip("*") for p in taxonomy.presence_cues)
         self._automaton = _compile(taxonomy)
 
     # ------------------------------------------------------------------ public
@@ -89,7 +95,7 @@ class Classifier:
                     continue
                 if rec[5] or rec[2]:
                     spans.append((start, end, rec))
-                if rec[1] or rec[3] or rec[4] or rec[6]:
+                if rec[1] or rec[3] or rec[4] or rec[6] or rec[7]:
                     hits.append((start, end, rec))
 
         topics: dict[int, list[TopicHit]] = {}
@@ -97,7 +103,9 @@ class Classifier:
         companies: tuple[list[str], list[str]] = ([], [])
         cues: list[str] = []
         thirds: list[str] = []
+        setting = 0
         for start, end, rec in hits:
+            setting |= rec[7]
             if rec[1]:
                 boost = TITLE_BOOST if end < title_end else 1.0
                 for topic, weight, support, ident in rec[1]:
@@ -122,7 +130,7 @@ class Classifier:
                 thirds.append(rec[6])
 
         totals = {t: _weigh(h) for t, h in topics.items()}
-        relevant, reasons = self._relevance(totals, sides, companies, cues, lower)
+        relevant, reasons = self._relevance(totals, sides, companies, cues, lower, setting)
         if thirds:
             reasons.append(f"others named: {', '.join(dict.fromkeys(thirds))}")
         if not relevant:
@@ -146,6 +154,7 @@ class Classifier:
         companies: tuple[list[str], list[str]],
         cues: list[str],
         text: str,
+        setting: int = 0,
     ) -> tuple[bool, list[str]]:
         reasons: list[str] = []
         implied = [side for topic, side in self._implies if totals.get(topic, 0.0) >= THRESHOLD]
@@ -168,6 +177,9 @@ class Classifier:
         if not (present[0] and present[1]):
             missing = " and ".join(SIDE_NAMES[s] for s in (0, 1) if not present[s])
             reasons.append(f"not relevant: no {missing} side")
+            return False, reasons
+        if setting == MULTILATERAL | PARTICIPATION and all(c in self._presence for c in cues):
+            reasons.append("not relevant: both sides only listed as guests of a multilateral event")
             return False, reasons
         if not (pair or cues or any(total >= THRESHOLD for total in totals.values())):
             reasons.append("not relevant: both sides named but no dealings between them")
@@ -297,15 +309,15 @@ def _ident(phrase: str) -> str:
 
 def _compile(taxonomy: Taxonomy) -> ahocorasick.Automaton:
     """Merge every phrase of the taxonomy into per-key records in two automata."""
-    table: dict[tuple[str, bool], dict[str, list[Any]]] = {}
+    table: dict[tuple[str, bool], dict[str, Any]] = {}
 
-    def slot(phrase: str) -> dict[str, list[Any]] | None:
+    def slot(phrase: str) -> dict[str, Any] | None:
         key = phrase_key(phrase)
         if key is None:
             return None
         return table.setdefault(
             (key.key, key.case_sensitive),
-            {"topics": [], "excl": [], "sides": [], "cue": [], "near": [], "third": []},
+            {"topics": [], "excl": [], "sides": [], "cue": [], "near": [], "third": [], "set": 0},
         )
 
     def add(phrase: str, field: str, value: Any) -> None:
@@ -335,6 +347,16 @@ def _compile(taxonomy: Taxonomy) -> ahocorasick.Automaton:
         add(phrase, "cue", phrase.rstrip("*"))
     for phrase in taxonomy.third_parties:
         add(phrase, "third", phrase)
+    for phrase in taxonomy.presence_cues:
+        add(phrase, "cue", phrase.rstrip("*"))
+    for bit, phrases in (
+        (MULTILATERAL, taxonomy.multilateral),
+        (PARTICIPATION, taxonomy.participation),
+    ):
+        for phrase in phrases:
+            entry = slot(phrase)
+            if entry is not None:
+                entry["set"] |= bit
 
     automaton = ahocorasick.Automaton()
     variants: dict[str, list[tuple[str, Record]]] = {}
@@ -347,6 +369,7 @@ def _compile(taxonomy: Taxonomy) -> ahocorasick.Automaton:
             e["cue"][0] if e["cue"] else "",
             bool(e["near"]),
             e["third"][0] if e["third"] else "",
+            int(e["set"]),
         )
         variants.setdefault(key.lower(), []).append((key if case_sensitive else "", record))
     for key, found in variants.items():

@@ -58,6 +58,9 @@ TOP_KEYS = frozenset(
         "near_misses",
         "third_parties",
         "interactions",
+        "multilateral",
+        "participation",
+        "presence_cues",
         "events",
     }
 )
@@ -162,7 +165,13 @@ class KnownEvent:
 
 @dataclass(frozen=True)
 class Taxonomy:
-    """Everything the classifier and the engagement extractor know about the domain."""
+    """Everything the classifier and the engagement extractor know about the domain.
+
+    ``multilateral`` names gatherings of many countries (G20, APEC); ``participation`` words
+    list attendees ("including", "among"); ``presence_cues`` are interaction cues that only show
+    both sides attended the same event (summit, pledge). An item that lists both sides among
+    the participants of a multilateral event, with no other cue, is not about their dealings.
+    """
 
     topics: tuple[Topic, ...]
     actors: tuple[Actor, ...] = ()
@@ -171,6 +180,9 @@ class Taxonomy:
     near_misses: tuple[str, ...] = ()
     third_parties: tuple[str, ...] = ()
     interactions: tuple[str, ...] = ()
+    multilateral: tuple[str, ...] = ()
+    participation: tuple[str, ...] = ()
+    presence_cues: tuple[str, ...] = ()
     events: tuple[KnownEvent, ...] = ()
     _names: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -414,5 +426,8 @@ def load_taxonomy(data: Mapping[str, Any]) -> Taxonomy:
         near_misses=_phrase_list(body.get("near_misses"), "near_misses"),
         third_parties=_phrase_list(body.get("third_parties"), "third_parties"),
         interactions=_phrase_list(body.get("interactions"), "interactions"),
+        multilateral=_phrase_list(body.get("multilateral"), "multilateral"),
+        participation=_phrase_list(body.get("participation"), "participation"),
+        presence_cues=_phrase_list(body.get("presence_cues"), "presence_cues"),
         events=_events(body.get("events")),
     )
