@@ -12,9 +12,11 @@ The first successful poll of a source is its baseline: items are stored, nothing
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -28,11 +30,12 @@ from bot.domain.models import (
     FetchOutcome,
     FetchState,
     Item,
+    ParsedEntry,
     Source,
     Story,
     Subscription,
 )
-from bot.domain.normalize import normalize_entry
+from bot.domain.normalize import clean_text, normalize_entry
 from bot.domain.parse import parse_feed
 from bot.domain.polling import next_poll_at
 from bot.domain.render import render_alert, render_burst_summary
@@ -49,6 +52,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STORY_WINDOW = timedelta(days=4)
+FULL_TEXT_MAX = 20_000  # characters of an entry's text that classification reads
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,41 @@ async def poll_due(
     )
     window = await StoryWindow.load(app, now)
     lock = asyncio.Lock()
+    with _gc_paused():
+        await _poll_sources(app, sources, routing, window, now, summary, lock, progress)
+    app.metrics.inc("uschina_bot_polls_total")
+    return summary
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Automatic garbage collection off for one cycle, then one young-generation collection.
+
+    A cycle allocates many short-lived objects; left on, the collector keeps rescanning the
+    long-lived heap (story window, parsed trees) for little gain. Reference counting still
+    frees everything acyclic at once; the collection at the end frees the few cycles made.
+    """
+    if not gc.isenabled():  # someone else manages the collector
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect(1)
+
+
+async def _poll_sources(
+    app: App,
+    sources: Sequence[Source],
+    routing: Routing,
+    window: StoryWindow,
+    now: datetime,
+    summary: PollSummary,
+    lock: asyncio.Lock,
+    progress: Progress | None,
+) -> None:
     async with app.fetcher() as fetcher:
 
         async def one(source: Source) -> SourceResult:
@@ -158,8 +197,6 @@ async def poll_due(
             summary.results.append(result)
             if progress:
                 progress(len(summary.results), len(sources), result)
-    app.metrics.inc("uschina_bot_polls_total")
-    return summary
 
 
 async def fetch_source(fetcher: Fetcher, source: Source) -> FetchOutcome:
@@ -195,17 +232,19 @@ async def process_outcome(
     except ParseError as exc:
         return await _record_failure(app, source, str(exc), outcome, now)
     warning = "; ".join(feed.warnings) or None
-    items = dedupe_batch(
-        [
-            normalize_entry(e, source=source, feed_language=feed.language, now=now)
-            for e in feed.entries
-        ]
-    )
+    normalized = [
+        (normalize_entry(e, source=source, feed_language=feed.language, now=now), e)
+        for e in feed.entries
+    ]
+    full_texts: dict[str, tuple[str, str]] = {}
+    for normal, entry in normalized:  # stored text is capped; judge the whole entry
+        full_texts.setdefault(normal.key, full_text(normal, entry))
+    items = dedupe_batch([normal for normal, _ in normalized])
     pairs = [(item, identities_of(item)) for item in items]
     known = await app.store.ingest.known_identities(source.id, [i for _, ids in pairs for i in ids])
     fresh = [(item, ids) for item, ids in pairs if not known.intersection(ids)]
     baseline = not source.state.baseline_done
-    judged = [(judge(app, item), ids) for item, ids in fresh]
+    judged = [(judge(app, item, full_texts.get(item.key)), ids) for item, ids in fresh]
     batch = IngestBatch(
         source_id=source.id,
         state=_success_state(source, outcome, now, warning=warning),
@@ -263,12 +302,22 @@ async def process_outcome(
     )
 
 
-def judge(app: App, item: Item) -> Item:
-    """Classify an item and, when relevant, extract the engagements it reports."""
-    classification = app.classifier.classify(item.title, item.summary)
+def full_text(item: Item, entry: ParsedEntry) -> tuple[str, str]:
+    """The entry's title and summary as plain text without the storage caps of ``item``."""
+    title = clean_text(entry.title, FULL_TEXT_MAX) or item.title
+    return title, clean_text(entry.summary, FULL_TEXT_MAX) or item.summary
+
+
+def judge(app: App, item: Item, text: tuple[str, str] | None = None) -> Item:
+    """Classify an item and, when relevant, extract the engagements it reports.
+
+    ``text`` (title, summary) is the uncapped entry text when known: topics and dates named
+    late in a long article count even though the stored summary is cut short."""
+    title, summary = text or (item.title, item.summary)
+    classification = app.classifier.classify(title, summary)
     item = replace(item, classification=classification)
     if classification.relevant:
-        engagements = extract_engagements(item.title, item.summary, item.published, app.taxonomy)
+        engagements = extract_engagements(title, summary, item.published, app.taxonomy)
         item = replace(item, engagements=engagements)
     return item
 
