@@ -632,11 +632,6 @@ async def test_same_event_from_three_outlets_is_one_story(
     assert set(fake.delivery_counts().values()) == {1}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a weekday in a sentence that also looks ahead ('agreed on Tuesday ... to hold "
-    "talks') is read as next week's Tuesday, so a call held today is offered as upcoming",
-)
 async def test_a_call_held_today_is_not_offered_as_upcoming(
     sqlite_store: Store, sqlite_url: str, fake: FakeSlack, news: NewsServer
 ) -> None:

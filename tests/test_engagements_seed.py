@@ -90,3 +90,16 @@ def test_postponed_and_cancelled_status() -> None:
 
 def test_undated_mentions_are_not_engagements() -> None:
     assert engagements("Sullivan and Wang Yi met", "The two met in Beijing for talks.") == ()
+
+
+def test_weekday_after_a_past_verb_is_not_next_week() -> None:
+    from datetime import UTC, datetime
+
+    from bot.domain.engagements import resolve_dates
+
+    tuesday = datetime(2024, 8, 27, 15, tzinfo=UTC)
+    found = resolve_dates("They agreed on Tuesday during a call and to hold talks soon.", tuesday)
+    days = [f.when.start for f in found if "Tuesday" in f.when.text]
+    assert days == [tuesday.date()]
+    ahead = resolve_dates("Xi is expected to speak with Biden on Tuesday.", tuesday)
+    assert [f.when.start.isoformat() for f in ahead if "Tuesday" in f.when.text] == ["2024-09-03"]

@@ -171,12 +171,31 @@ def resolve_dates(sentence: str, published: datetime) -> list[_Found]:
         for m in pattern.finditer(sentence):
             if any(s < m.end() and m.start() < e for s, e in taken):
                 continue
-            when = _resolve(name, m, base, future)
+            when = _resolve(name, m, base, _tense_near(sentence, m.start(), future))
             if when is not None:
                 taken.append((m.start(), m.end()))
                 found.append(_Found(m.start(), m.end(), when))
     found.sort(key=lambda f: f.start)
     return found
+
+
+PAST_NEAR = re.compile(
+    r"\b(?:\w+ed|said|spoke|met|held|told|took|made|began|gave|won|saw|was|were)\s+"
+    r"(?:\w+\s+){0,2}$",
+    re.IGNORECASE,
+)
+
+
+def _tense_near(sentence: str, start: int, sentence_future: bool) -> bool:
+    """Whether a date phrase at ``start`` points forward: the words right before it decide
+    ("agreed on Tuesday" is past even in a sentence that also plans talks), else the
+    sentence's tense does."""
+    before = sentence[max(0, start - 40) : start]
+    if FUTURE.search(before):
+        return True
+    if PAST_NEAR.search(before):
+        return False
+    return sentence_future
 
 
 def _event(text: str, start: date, end: date, certainty: Certainty) -> EventDate:
