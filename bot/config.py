@@ -275,12 +275,24 @@ def load_settings(
     port_text = env.get("USCHINA_BOT_PORT", "3000").strip() or "3000"
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise ConfigError(f"USCHINA_BOT_PORT must be a port number, got {port_text!r}")
+    slack_token, slack_secret = (
+        _secret(env, "SLACK_BOT_TOKEN"),
+        _secret(env, "SLACK_SIGNING_SECRET"),
+    )
+    slack_app_token = _secret(env, "SLACK_APP_TOKEN")
+    if slack_token is not None and slack_secret is None and slack_app_token is None:
+        raise ConfigError(
+            "SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET (HTTP mode) nor "
+            "SLACK_APP_TOKEN (Socket Mode) is: set one of them"
+        )
+    if slack_token is None and (slack_secret is not None or slack_app_token is not None):
+        raise ConfigError("SLACK_SIGNING_SECRET/SLACK_APP_TOKEN need SLACK_BOT_TOKEN as well")
     return Settings(
         database_url=env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
         config_path=path,
-        slack_bot_token=_secret(env, "SLACK_BOT_TOKEN"),
-        slack_signing_secret=_secret(env, "SLACK_SIGNING_SECRET"),
-        slack_app_token=_secret(env, "SLACK_APP_TOKEN"),
+        slack_bot_token=slack_token,
+        slack_signing_secret=slack_secret,
+        slack_app_token=slack_app_token,
         slack_api_url=env.get("SLACK_API_URL", "").strip() or None,
         teams_outgoing_secret=_secret(env, "TEAMS_OUTGOING_SECRET"),
         port=int(port_text),
