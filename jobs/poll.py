@@ -139,7 +139,7 @@ async def poll_due(
     if all_sources:
         sources = await app.store.sources.all(enabled_only=True)
     else:
-        sources = await app.store.sources.due(now)
+        sources = await app.store.sources.claim_due(now)
     if not sources:
         return summary
     routing = Routing(
