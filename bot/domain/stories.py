@@ -286,12 +286,62 @@ _TARGET = re.compile(
 )
 
 
+# For each kind, literal pieces of which every match of its cue contains at least one: a cue
+# is only searched for when one of them is in the text (same result, far fewer regex scans).
+_KIND_LITERALS: dict[str, tuple[str, ...]] = {
+    "call": ("phone", "video", "virtual", "call", "spoke", "speak"),
+    "meeting": ("met", "meet", "person", "face", "sat down", "summit"),
+    "visit": ("visit", "trip", "land", "arriv", "travel", "delegation"),
+    "talks": ("talks", "dialogue", "negotiat", "working group", "framework"),
+    "sanctions": ("sanction", "entity list", "blacklist", "export control", "curb"),
+    "tariffs": ("tariff", "levies", "levy", "duties"),
+    "retaliation": ("retaliat", "back", "counter", "in response", "respond", "answer"),
+    "drills": ("drill", "exercise", "war"),
+    "incident": ("collid", "intercept", "unsafe", "down", "balloon"),
+    "ruling": ("court", "ruling", "upheld", "uphold", "justices"),
+    "order": ("order",),
+    "hearing": ("testif", "hearing", "told congress", "committee"),
+    "speech": ("speech", "remarks at", "address", "lecture"),
+    "disaster": ("earthquake", "hurricane", "typhoon", "flood", "collapse", "magnitude"),
+    "ban": ("ban", "barred", "bars", "prohibit"),
+}
+_KIND_SCAN = tuple((kind, _KIND_LITERALS[kind], pattern) for kind, pattern in _KIND_CUES)
+# Every month name starts with one of these stems. In lower-cased ASCII text, a month-day
+# date ("May 5", "5th-7th May") needs a stem, optional letters and dot, spacing and a digit,
+# or a digit (or ordinal suffix) and spacing before a stem: the cheap test below.
+_STEMS = "(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+_MAY_HAVE_MONTH_DAY = re.compile(rf"{_STEMS}[a-z]*\.?\s+\d|[0-9tdh]\s+{_STEMS}")
+_TARGET_MEASURES = (
+    "tariff", "levies", "levy", "duties", "sanctions", "curbs", "controls", "taxes", "ban",
+    "restrictions", "probe",
+)  # fmt: skip
+
+
+def _has_any(text: str, literals: Iterable[str]) -> bool:
+    return any(map(text.__contains__, literals))
+
+
 def _kinds(text: str) -> list[str]:
     lowered = text.lower()
-    return [kind for kind, pattern in _KIND_CUES if pattern.search(lowered)]
+    return [
+        kind
+        for kind, literals, pattern in _KIND_SCAN
+        if _has_any(lowered, literals) and pattern.search(lowered)
+    ]
+
+
+def _may_match_ignoring_case(text: str, literals: Iterable[str]) -> bool:
+    """False only when no case-insensitive regex needing one of ``literals`` can match.
+
+    Only ASCII text is ruled out: a few non-ASCII letters match ASCII ones under
+    ``re.IGNORECASE`` (e.g. the long s), which a lower-cased substring test would miss.
+    """
+    return not text.isascii() or _has_any(text.lower(), literals)
 
 
 def _targets(text: str) -> list[str]:
+    if not _may_match_ignoring_case(text, _TARGET_MEASURES):
+        return []
     sides: list[str] = []
     for match in _TARGET.finditer(text):
         word = match.group(1).lower()
@@ -365,12 +415,13 @@ def _explicit_dates(text: str, published: date | None) -> tuple[list[str], list[
     resolved: list[str] = []
     partial: list[str] = []
     spans: list[tuple[int, int, int | None, int | None]] = []
-    for m in _MONTH_DAY.finditer(text):
-        end = int(m.group(3)) if m.group(3) else None
-        spans.append((_MONTHS[m.group(1).lower()], int(m.group(2)), end, _int(m.group(4))))
-    for m in _DAY_MONTH.finditer(text):
-        end = int(m.group(2)) if m.group(2) else None
-        spans.append((_MONTHS[m.group(3).lower()], int(m.group(1)), end, _int(m.group(4))))
+    if not text.isascii() or _MAY_HAVE_MONTH_DAY.search(text.lower()):
+        for m in _MONTH_DAY.finditer(text):
+            end = int(m.group(3)) if m.group(3) else None
+            spans.append((_MONTHS[m.group(1).lower()], int(m.group(2)), end, _int(m.group(4))))
+        for m in _DAY_MONTH.finditer(text):
+            end = int(m.group(2)) if m.group(2) else None
+            spans.append((_MONTHS[m.group(3).lower()], int(m.group(1)), end, _int(m.group(4))))
     for m in _ISO_DATE.finditer(text):
         spans.append((int(m.group(2)), int(m.group(3)), None, int(m.group(1))))
     for month, day, end, year in spans:
@@ -561,11 +612,12 @@ def _text_similarity(a: _Weighted, b: _Weighted) -> float:
     so that a headline-only item is not penalised against a long one)."""
     small, large = (a, b) if len(a.vec) <= len(b.vec) else (b, a)
     dot = shared = 0.0
+    lookup = large.vec.get
     for token, weight in small.vec.items():
-        other = large.vec.get(token)
+        other = lookup(token)
         if other:
             dot += weight * other
-            shared += min(weight, other)
+            shared += weight if weight <= other else other  # min(), without the call
     if dot == 0.0:
         return 0.0
     return 0.5 * dot / (a.norm * b.norm) + 0.5 * shared / min(a.mass, b.mass)

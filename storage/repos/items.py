@@ -273,14 +273,21 @@ class IngestRepository:
     async def _upsert_stories(
         self, conn: AsyncConnection, stories: Sequence[tuple[Story, dict[str, Any]]]
     ) -> None:
-        for story, fingerprint in stories:
-            values = story_values(story, fingerprint)
-            stmt = dialect_insert(conn, story_t).values(**values)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["key"],
-                set_={k: stmt.excluded[k] for k in values if k not in ("key", "first_seen")},
-            )
-            await conn.execute(stmt)
+        """Insert or update ``stories``: one executemany when their keys are distinct (the
+        poller's case), else one statement per story, in order."""
+        rows = [story_values(story, fingerprint) for story, fingerprint in stories]
+        if not rows:
+            return
+        stmt = dialect_insert(conn, story_t)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["key"],
+            set_={k: stmt.excluded[k] for k in rows[0] if k not in ("key", "first_seen")},
+        )
+        if len({row["key"] for row in rows}) == len(rows):
+            await conn.execute(stmt, rows)
+            return
+        for row in rows:
+            await conn.execute(stmt, [row])
 
     async def _enqueue(
         self, conn: AsyncConnection, batch: IngestBatch, item_ids: Mapping[str, int | None]
