@@ -248,6 +248,18 @@ class Settings(BaseModel):
     def teams_commands_enabled(self) -> bool:
         return self.teams_outgoing_secret is not None
 
+    def slack_problem(self) -> str | None:
+        """Why the Slack settings cannot serve commands, or None when they are coherent."""
+        if self.slack_bot_token is not None:
+            if self.slack_signing_secret is None and self.slack_app_token is None:
+                return (
+                    "SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET (HTTP mode) nor "
+                    "SLACK_APP_TOKEN (Socket Mode) is: set one of them"
+                )
+        elif self.slack_signing_secret is not None or self.slack_app_token is not None:
+            return "SLACK_SIGNING_SECRET/SLACK_APP_TOKEN need SLACK_BOT_TOKEN as well"
+        return None
+
     def source_specs(self) -> list[SourceSpec]:
         """Sources from the file, else the shipped defaults."""
         if self.file.sources is not None:
@@ -280,13 +292,6 @@ def load_settings(
         _secret(env, "SLACK_SIGNING_SECRET"),
     )
     slack_app_token = _secret(env, "SLACK_APP_TOKEN")
-    if slack_token is not None and slack_secret is None and slack_app_token is None:
-        raise ConfigError(
-            "SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET (HTTP mode) nor "
-            "SLACK_APP_TOKEN (Socket Mode) is: set one of them"
-        )
-    if slack_token is None and (slack_secret is not None or slack_app_token is not None):
-        raise ConfigError("SLACK_SIGNING_SECRET/SLACK_APP_TOKEN need SLACK_BOT_TOKEN as well")
     return Settings(
         database_url=env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
         config_path=path,

@@ -99,17 +99,23 @@ def test_teams_webhook_url_is_masked_in_config_repr() -> None:
     assert "TOPSECRET" not in repr(config)
 
 
+def test_bad_port_is_refused() -> None:
+    with pytest.raises(ConfigError, match="USCHINA_BOT_PORT"):
+        load_settings({"USCHINA_BOT_PORT": "http"})
+
+
 @pytest.mark.parametrize(
-    "env",
+    ("env", "problem"),
     [
-        {"SLACK_BOT_TOKEN": "xoxb-1"},
-        {"SLACK_SIGNING_SECRET": "abc"},
-        {"USCHINA_BOT_PORT": "http"},
+        ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
+        ({"SLACK_SIGNING_SECRET": "abc"}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "abc"}, None),
+        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}, None),
     ],
 )
-def test_incoherent_environment_is_refused(env: dict[str, str]) -> None:
-    with pytest.raises(ConfigError):
-        load_settings(env)
+def test_incoherent_slack_environment_is_named(env: dict[str, str], problem: str | None) -> None:
+    found = load_settings(env).slack_problem()
+    assert (found is None) if problem is None else (found is not None and problem in found)
 
 
 def test_log_redaction() -> None:

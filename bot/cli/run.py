@@ -69,6 +69,11 @@ def handle(args: argparse.Namespace) -> int:
     configure_logging(args.log_level)
 
     async def body(app: App) -> int:
+        problem = app.settings.slack_problem()
+        if problem:
+            from bot.domain.errors import ConfigError
+
+            raise ConfigError(problem)
         return await serve(app, host=args.host, port=args.port or app.settings.port)
 
     return with_app(args, body)
