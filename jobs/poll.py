@@ -113,6 +113,37 @@ class Routing:
     burst_limit: int
 
 
+class StateBuffer:
+    """Fetch states of sources that brought nothing new (not modified, failed), saved
+    ``size`` at a time in one transaction instead of one transaction each.
+
+    A crash loses at most the unsaved states: those sources are simply polled again.
+    """
+
+    def __init__(self, app: App, size: int = 100) -> None:
+        self.app = app
+        self.size = size
+        self.pending: list[tuple[int, FetchState]] = []
+
+    async def add(self, source_id: int, state: FetchState) -> None:
+        self.pending.append((source_id, state))
+        if len(self.pending) >= self.size:
+            await self.flush()
+
+    async def flush(self) -> None:
+        pending, self.pending = self.pending, []
+        await self.app.store.sources.save_states(pending)
+
+
+async def _save_state(
+    app: App, source_id: int, state: FetchState, states: StateBuffer | None
+) -> None:
+    if states is None:
+        await app.store.sources.save_state(source_id, state)
+    else:
+        await states.add(source_id, state)
+
+
 class StoryWindow:
     """The recent-stories index, restored from the database at the start of a cycle."""
 
@@ -149,8 +180,12 @@ async def poll_due(
     )
     window = await StoryWindow.load(app, now)
     lock = asyncio.Lock()
+    states = StateBuffer(app)
     with _gc_paused():
-        await _poll_sources(app, sources, routing, window, now, summary, lock, progress)
+        try:
+            await _poll_sources(app, sources, routing, window, now, summary, lock, progress, states)
+        finally:
+            await states.flush()
     app.metrics.inc("uschina_bot_polls_total")
     return summary
 
@@ -183,13 +218,16 @@ async def _poll_sources(
     summary: PollSummary,
     lock: asyncio.Lock,
     progress: Progress | None,
+    states: StateBuffer,
 ) -> None:
     async with app.fetcher() as fetcher:
 
         async def one(source: Source) -> SourceResult:
             outcome = await fetch_source(fetcher, source)
             async with lock:  # processing is CPU + one transaction; keep the index consistent
-                return await process_outcome(app, source, outcome, routing, window, now)
+                return await process_outcome(
+                    app, source, outcome, routing, window, now, states=states
+                )
 
         tasks = [asyncio.create_task(one(s)) for s in sources]
         for done in asyncio.as_completed(tasks):
@@ -212,13 +250,19 @@ async def process_outcome(
     routing: Routing,
     window: StoryWindow,
     now: datetime,
+    *,
+    states: StateBuffer | None = None,
 ) -> SourceResult:
-    """Turn one fetch outcome into stored items, stories and delivery intents."""
+    """Turn one fetch outcome into stored items, stories and delivery intents.
+
+    With ``states``, the fetch state of a source bringing nothing new (not modified, failed)
+    is buffered there for a batched save; without, it is saved at once."""
     if not outcome.ok:
-        return await _record_failure(app, source, outcome.error or "fetch failed", outcome, now)
+        error = outcome.error or "fetch failed"
+        return await _record_failure(app, source, error, outcome, now, states)
     if outcome.not_modified:
         state = _success_state(source, outcome, now, warning=source.state.last_warning)
-        await app.store.sources.save_state(source.id, state)
+        await _save_state(app, source.id, state, states)
         app.metrics.inc("uschina_bot_source_fetches_total", result="not_modified")
         return SourceResult(source.id, source.name, "not_modified")
     try:
@@ -230,7 +274,7 @@ async def process_outcome(
             selector=source.spec.selector,
         )
     except ParseError as exc:
-        return await _record_failure(app, source, str(exc), outcome, now)
+        return await _record_failure(app, source, str(exc), outcome, now, states)
     warning = "; ".join(feed.warnings) or None
     normalized = [
         (normalize_entry(e, source=source, feed_language=feed.language, now=now), e)
@@ -424,7 +468,12 @@ def _success_state(
 
 
 async def _record_failure(
-    app: App, source: Source, error: str, outcome: FetchOutcome, now: datetime
+    app: App,
+    source: Source,
+    error: str,
+    outcome: FetchOutcome,
+    now: datetime,
+    states: StateBuffer | None = None,
 ) -> SourceResult:
     failures = source.state.failures + 1
     state = replace(
@@ -440,7 +489,7 @@ async def _record_failure(
             jitter=random.random(),
         ),
     )
-    await app.store.sources.save_state(source.id, state)
+    await _save_state(app, source.id, state, states)
     app.metrics.inc("uschina_bot_source_fetches_total", result="failed")
     log.info("source %s (%s) failed: %s", source.id, source.name, error)
     return SourceResult(source.id, source.name, "failed", error=error)

@@ -237,3 +237,22 @@ async def test_claim_due_hands_each_source_to_one_poller(store: Store) -> None:
     assert await store.sources.claim_due(NOW) == []
     later = await store.sources.claim_due(NOW + timedelta(minutes=6))
     assert sorted(s.id for s in later) == [a, b]
+
+
+async def test_save_states_saves_many_sources_at_once(store: Store) -> None:
+    first = await add_source(store, "https://feeds.example/1.xml")
+    second = await add_source(store, "https://feeds.example/2.xml")
+    untouched = await add_source(store, "https://feeds.example/3.xml")
+    await store.sources.save_states([])
+    await store.sources.save_states(
+        [
+            (first, FetchState(etag='"a"', failures=0, next_poll=NOW + timedelta(hours=1))),
+            (second, FetchState(last_error="HTTP 500", failures=3, last_attempt=NOW)),
+        ]
+    )
+    one, two, three = [await store.sources.get(sid) for sid in (first, second, untouched)]
+    assert one is not None and two is not None and three is not None
+    assert one.state.etag == '"a"' and one.state.next_poll == NOW + timedelta(hours=1)
+    assert two.state.last_error == "HTTP 500" and two.state.failures == 3
+    assert two.state.last_attempt == NOW and two.state.etag is None
+    assert three.state == FetchState(next_poll=NOW)

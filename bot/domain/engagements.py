@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import Any
+
+import ahocorasick
 
 from bot.domain.models import Certainty, Engagement, EventDate, ensure_utc
 from bot.domain.taxonomy import Actor, KnownEvent, Taxonomy
@@ -161,16 +164,87 @@ def _safe(year: int, month: int, day: int) -> date | None:
         return None
 
 
+_MONTH_WORDS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+# Per pattern, words of which every match contains one (lower case): month names all contain
+# their three-letter abbreviation, weekdays "day".
+_NEEDS: dict[str, tuple[str, ...]] = {
+    "month_day": _MONTH_WORDS,
+    "day_month": _MONTH_WORDS,
+    "weekday": ("day",),
+    "coming": ("coming", "next"),
+    "next_unit": ("next",),
+    "this_week": ("week",),
+    "later_month": ("later",),
+    "year_end": ("year",),
+    "part_month": _MONTH_WORDS,
+    "in_month": _MONTH_WORDS,
+    "tomorrow": ("tomorrow",),
+    "today": ("today",),
+    "yesterday": ("yesterday",),
+    "soon": ("soon", "shortly", "near"),
+    "summit": ("summit",),
+    "call": ("call", "spoke", "speak", "phone"),
+    "visit": ("visit", "trip", "travel", "arriv"),
+    "talks": ("talks", "dialogue", "negotiation"),
+    "meeting": ("meet", "met"),
+    "sanctions": ("sanction", "entity"),
+    "incident": ("intercept", "collid", "collision", "cannon"),
+    "conference": ("conference", "forum"),
+}
+
+
+def _applicable(
+    patterns: tuple[tuple[str, re.Pattern[str]], ...], sentence: str
+) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """The named patterns that can match ``sentence``, in order. For ASCII text
+    case-insensitive matching is plain lower-casing, so a pattern none of whose ``_NEEDS``
+    words occurs in the lower-cased text is left out; other text keeps every pattern."""
+    if not sentence.isascii():
+        return patterns
+    lower = sentence.lower()
+    return tuple(
+        (name, pattern) for name, pattern in patterns if any(word in lower for word in _NEEDS[name])
+    )
+
+
+def _matches(name: str, pattern: re.Pattern[str], sentence: str) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(sentence)``; for "month_day" in ASCII text, only tried where a month
+    name starts (its matches start with one; an unanchored scan is slow)."""
+    if name != "month_day" or not sentence.isascii():
+        yield from pattern.finditer(sentence)
+        return
+    lower = sentence.lower()
+    starts: set[int] = set()
+    for word in _MONTH_WORDS:
+        at = lower.find(word)
+        while at >= 0:
+            starts.add(at)
+            at = lower.find(word, at + 1)
+    free = 0
+    for start in sorted(starts):
+        if start < free:
+            continue
+        m = pattern.match(sentence, start)
+        if m:
+            free = max(m.end(), start + 1)
+            yield m
+
+
 def resolve_dates(sentence: str, published: datetime) -> list[_Found]:
     """Every date phrase of ``sentence`` resolved against ``published`` (no overlaps)."""
+    patterns = _applicable(DATE_PATTERNS, sentence)
+    if not patterns:
+        return []
     base = ensure_utc(published).date()
-    future = bool(FUTURE.search(sentence))
+    future: bool | None = None
     found: list[_Found] = []
     taken: list[tuple[int, int]] = []
-    for name, pattern in DATE_PATTERNS:
-        for m in pattern.finditer(sentence):
+    for name, pattern in patterns:
+        for m in _matches(name, pattern, sentence):
             if any(s < m.end() and m.start() < e for s, e in taken):
                 continue
+            if future is None:
+                future = bool(FUTURE.search(sentence))
             when = _resolve(name, m, base, _tense_near(sentence, m.start(), future))
             if when is not None:
                 taken.append((m.start(), m.end()))
@@ -300,20 +374,26 @@ def _actor_patterns(taxonomy: Taxonomy) -> list[tuple[Actor, re.Pattern[str]]]:
     return out
 
 
-def _parties(
-    sentence: str, actors: Iterable[tuple[Actor, re.Pattern[str]]]
-) -> dict[str, list[tuple[int, str]]]:
+@dataclass(frozen=True)
+class _ActorRule:
+    """One person of the taxonomy: side, the name labels use, and the pattern naming them."""
+
+    side: str
+    name: str
+    pattern: re.Pattern[str]
+
+
+def _parties(sentence: str, actors: Iterable[_ActorRule]) -> dict[str, list[tuple[int, str]]]:
     """Actors named in the sentence, by side, with positions; possessives ("Biden's adviser")
     are dropped when someone else is named."""
     found: dict[str, list[tuple[int, str]]] = {"us": [], "cn": []}
     possessive: set[str] = set()
-    for actor, pattern in actors:
-        m = pattern.search(sentence)
+    for actor in actors:
+        m = actor.pattern.search(sentence)
         if m:
-            name = short_name(actor)
-            found[actor.side].append((m.start(), name))
+            found[actor.side].append((m.start(), actor.name))
             if sentence[m.end() : m.end() + 2] in ("'s", "’s"):
-                possessive.add(name)
+                possessive.add(actor.name)
     for side, hits in found.items():
         kept = [hit for hit in hits if hit[1] not in possessive]
         found[side] = sorted(kept or hits)
@@ -321,6 +401,20 @@ def _parties(
 
 
 # --------------------------------------------------------------------------- extraction
+
+# Necessary conditions, as literals: every match of a KIND_PATTERNS (DATE_PATTERNS) pattern
+# contains one of these words (case-insensitively), so text without any cannot have a cue
+# (a date). Month names all contain their three-letter abbreviation, weekdays "day".
+_CUE_HINT = re.compile(
+    r"summit|call|spoke|speak|phone|visit|trip|travel|arriv|talks|dialogue|negotiation|meet|met"
+    r"|sanction|entity|intercept|collid|collision|cannon|conference|forum",
+    re.IGNORECASE,
+)
+_DATE_HINT = re.compile(
+    r"jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|day|next|coming|week|later|year"
+    r"|tomorrow|soon|shortly|near",
+    re.IGNORECASE,
+)
 
 
 def _status(sentence: str, when: EventDate | None, base: date) -> str:
@@ -351,20 +445,115 @@ def _label(
     return f"{'–'.join(names)} {kind}" if names else kind
 
 
-def _known_event(taxonomy: Taxonomy, sentence: str, base: date) -> list[tuple[int, KnownEvent]]:
-    """Known events named in the sentence: the next (or latest) instance of each name."""
-    lower = sentence.lower()
+@dataclass(frozen=True)
+class _EventPhrase:
+    """A known-event phrase (lower case), its pattern, and its events sorted by start."""
+
+    phrase: str
+    pattern: re.Pattern[str]
+    events: tuple[KnownEvent, ...]
+
+
+def _event_phrases(taxonomy: Taxonomy) -> tuple[_EventPhrase, ...]:
     by_phrase: dict[str, list[KnownEvent]] = {}
     for event in taxonomy.events:
         for phrase in event.match:
             by_phrase.setdefault(phrase.lower(), []).append(event)
+    return tuple(
+        _EventPhrase(
+            phrase,
+            re.compile(rf"\b{re.escape(phrase)}\b"),
+            tuple(sorted(events, key=lambda e: e.start)),
+        )
+        for phrase, events in by_phrase.items()
+    )
+
+
+def _actor_scanner(phrases: Sequence[tuple[str, ...]]) -> Any:
+    """An Aho-Corasick automaton from each actor phrase to the indexes of its actors."""
+    owners: dict[str, list[int]] = {}
+    for index, actor_phrases in enumerate(phrases):
+        for phrase in actor_phrases:
+            owners.setdefault(phrase, []).append(index)
+    if not owners:
+        return None
+    automaton = ahocorasick.Automaton()
+    for phrase, indexes in owners.items():
+        automaton.add_word(phrase, tuple(indexes))
+    automaton.make_automaton()
+    return automaton
+
+
+class EngagementExtractor:
+    """``extract_engagements`` for one taxonomy, with every pattern compiled once.
+
+    Per item, one Aho-Corasick pass finds the actors whose phrases occur at all (only those
+    are matched per sentence) and substring checks find the candidate known events; an item
+    with neither a known event nor both an event cue and a date word is skipped at once.
+    Results are exactly those of matching every actor and event pattern in every sentence.
+    """
+
+    def __init__(self, taxonomy: Taxonomy) -> None:
+        self.taxonomy = taxonomy
+        actors = _actor_patterns(taxonomy)
+        self._actors = tuple(
+            _ActorRule(actor.side, short_name(actor), pattern) for actor, pattern in actors
+        )
+        self._scanner = _actor_scanner([actor.phrases for actor, _ in actors])
+        self._events = _event_phrases(taxonomy)
+
+    def extract(self, title: str, text: str, published: datetime) -> tuple[Engagement, ...]:
+        """Dated engagements mentioned by an item, merged across its sentences."""
+        whole = f"{title}.\n{text}"
+        lower = whole.lower()
+        events = tuple(e for e in self._events if e.phrase in lower)
+        if not events and not (_CUE_HINT.search(whole) and _DATE_HINT.search(whole)):
+            return ()
+        base = ensure_utc(published).date()
+        actors = self._actors_in(whole)
+        results: list[Engagement] = []
+        for sentence in _sentences(whole):
+            results.extend(_from_sentence(sentence, published, base, events, actors))
+        return _merge(results)
+
+    def _actors_in(self, text: str) -> tuple[_ActorRule, ...]:
+        """The actors (in taxonomy order) one of whose phrases occurs in ``text``."""
+        if self._scanner is None:
+            return ()
+        seen: set[int] = set()
+        for _, indexes in self._scanner.iter(text):
+            seen.update(indexes)
+        return tuple(self._actors[i] for i in sorted(seen))
+
+
+_EXTRACTORS: dict[int, EngagementExtractor] = {}
+_EXTRACTORS_MAX = 8
+
+
+def extractor_for(taxonomy: Taxonomy) -> EngagementExtractor:
+    """The compiled extractor of ``taxonomy`` (built on first use, kept while it is in use)."""
+    extractor = _EXTRACTORS.get(id(taxonomy))
+    if extractor is None or extractor.taxonomy is not taxonomy:
+        if len(_EXTRACTORS) >= _EXTRACTORS_MAX:
+            _EXTRACTORS.clear()
+        extractor = _EXTRACTORS[id(taxonomy)] = EngagementExtractor(taxonomy)
+    return extractor
+
+
+def _known_event(
+    events: Sequence[_EventPhrase], sentence: str, base: date
+) -> list[tuple[int, KnownEvent]]:
+    """Known events named in the sentence: the next (or latest) instance of each name."""
+    lower = sentence.lower()
     out: dict[str, tuple[int, KnownEvent]] = {}
-    for phrase, events in by_phrase.items():
-        m = re.search(rf"\b{re.escape(phrase)}\b", lower)
+    for candidate in events:
+        if candidate.phrase not in lower:
+            continue
+        m = candidate.pattern.search(lower)
         if not m:
             continue
-        upcoming = sorted((e for e in events if e.end >= base), key=lambda e: e.start)
-        past = sorted((e for e in events if e.end < base), key=lambda e: e.start)
+        upcoming = [e for e in candidate.events if e.end >= base]
+        past = [e for e in candidate.events if e.end < base]
         chosen = upcoming[0] if upcoming else past[-1]
         if upcoming and (chosen.start - base).days > 400:
             continue
@@ -376,32 +565,31 @@ def extract_engagements(
     title: str, text: str, published: datetime, taxonomy: Taxonomy
 ) -> tuple[Engagement, ...]:
     """Dated engagements mentioned by an item, merged across its sentences."""
-    base = ensure_utc(published).date()
-    actors = _actor_patterns(taxonomy)
-    results: list[Engagement] = []
-    for sentence in _sentences(f"{title}.\n{text}"):
-        results.extend(_from_sentence(sentence, published, base, taxonomy, actors))
-    return _merge(results)
+    return extractor_for(taxonomy).extract(title, text, published)
 
 
 def _sentences(text: str) -> list[str]:
     return [s.strip() for s in SENTENCE.split(text) if s and s.strip()]
 
 
+def _cues(sentence: str) -> list[tuple[int, int, str]]:
+    cues: list[tuple[int, int, str]] = []
+    for kind, pattern in _applicable(KIND_PATTERNS, sentence):
+        for m in pattern.finditer(sentence):
+            if not any(s <= m.start() < e for s, e, _ in cues):
+                cues.append((m.start(), m.end(), kind))
+    return cues
+
+
 def _from_sentence(
     sentence: str,
     published: datetime,
     base: date,
-    taxonomy: Taxonomy,
-    actors: list[tuple[Actor, re.Pattern[str]]],
+    events: Sequence[_EventPhrase],
+    actors: Sequence[_ActorRule],
 ) -> list[Engagement]:
-    dates = resolve_dates(sentence, published)
-    cues: list[tuple[int, int, str]] = []
-    for kind, pattern in KIND_PATTERNS:
-        for m in pattern.finditer(sentence):
-            if not any(s <= m.start() < e for s, e, _ in cues):
-                cues.append((m.start(), m.end(), kind))
-    known = _known_event(taxonomy, sentence, base)
+    cues = _cues(sentence)
+    known = _known_event(events, sentence, base) if events else []
     anchors: list[tuple[int, int, str, KnownEvent | None]] = [
         (pos, pos, event.kind, event) for pos, event in known
     ]
@@ -410,8 +598,11 @@ def _from_sentence(
     ]
     if not anchors:
         return []
+    dates = resolve_dates(sentence, published)
+    if not dates and not known:  # every cue would go without a date
+        return []
     assigned = _assign_dates(anchors, dates)
-    parties = _parties(sentence, actors)
+    parties: dict[str, list[tuple[int, str]]] | None = None
     out: list[Engagement] = []
     for index, (start, end, kind, event) in enumerate(anchors):
         when = assigned.get(index)
@@ -430,6 +621,8 @@ def _from_sentence(
             continue
         if when is None:
             continue
+        if parties is None:
+            parties = _parties(sentence, actors)
         out.append(
             Engagement(
                 kind=kind,

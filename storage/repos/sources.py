@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import RowMapping, delete, insert, or_, select, update
+from sqlalchemy import RowMapping, bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.domain.errors import ConfigError
@@ -174,6 +175,16 @@ class SourceRepository:
         async with self.db.connect() as conn:
             await conn.execute(
                 update(source_t).where(source_t.c.id == source_id).values(**state_values(state))
+            )
+
+    async def save_states(self, states: Sequence[tuple[int, FetchState]]) -> None:
+        """Save many sources' fetch states in one transaction (one executemany)."""
+        if not states:
+            return
+        rows = [{"source_id": source_id, **state_values(state)} for source_id, state in states]
+        async with self.db.connect() as conn:
+            await conn.execute(
+                update(source_t).where(source_t.c.id == bindparam("source_id")), rows
             )
 
     async def make_all_due(self, when: datetime) -> None:
