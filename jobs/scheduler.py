@@ -223,6 +223,14 @@ class Scheduler:
             summary = await poll_due(self.app)
             if summary.results:
                 log.info("poll: %s", summary.line())
+                baselined = sum(r.baseline for r in summary.results)
+                if baselined:
+                    log.info(
+                        "first poll of %d source(s): their current items were stored as a "
+                        "baseline and not alerted; new items will be posted as they appear "
+                        "(see the current picture with: uschina-bot status)",
+                        baselined,
+                    )
             self.wake_delivery()
 
         await self._guarded("poll", body)
