@@ -32,7 +32,6 @@ import zlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -41,6 +40,7 @@ import httpcore
 import httpx
 
 from bot.domain.errors import FetchError, UnsafeURLError
+from bot.domain.headers import retry_after_seconds
 from bot.domain.models import FetchOutcome
 
 log = logging.getLogger(__name__)
@@ -127,20 +127,7 @@ async def system_resolve(host: str, port: int) -> list[str]:
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
     """``Retry-After`` as seconds from ``now`` (accepts delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(int(value))
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
+    return retry_after_seconds(value, now)
 
 
 _MAX_AGE = re.compile(r"(?:^|[,\s])(?:s-)?max-age\s*=\s*\"?(\d+)", re.IGNORECASE)

@@ -27,7 +27,6 @@ the delivery is posted again after restart. The window is one post (one envelope
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import hashlib
 import ipaddress
 import json
@@ -46,6 +45,7 @@ from bot.domain.errors import (
     PermanentDeliveryError,
     TransientDeliveryError,
 )
+from bot.domain.headers import retry_after_seconds
 from bot.domain.models import Channel, Message
 from bot.domain.ports import SendResult
 
@@ -180,22 +180,8 @@ def check_webhook_url(url: str, *, allow_private_networks: bool) -> None:
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
     """``Retry-After`` as seconds (delta-seconds or an HTTP date), clamped to [0, 1 h]."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if seconds != seconds:  # NaN
-        return None
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+    seconds = retry_after_seconds(value, now or datetime.now(UTC))
+    return None if seconds is None else min(seconds, MAX_RETRY_AFTER_S)
 
 
 def classify_answer(status: int, retry_after: str | None) -> Exception | None:
