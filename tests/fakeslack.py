@@ -4,11 +4,13 @@ Runs aiohttp in its own thread, so a test (or a subprocess it started) can talk 
 test blocks or awaits. Point clients at ``fake.api_url`` (``SLACK_API_URL``).
 
 Answers ``auth.test``, ``chat.postMessage``, ``conversations.history``/``replies``/``open``,
-``views.publish``, ``users.info``, the ``files_upload_v2`` trio and ``response_url`` posts
-(``fake.response_url(name)``). Misbehaviour on demand: ``rate_limit_every`` (every Nth post
-gets 429 with ``Retry-After``), ``channel_errors`` (channel -> Slack error code),
-``reject_blocks`` (``invalid_blocks`` for posts with blocks), ``post_delay`` (slow posts),
-``drop_connection`` (method -> number of calls whose connection is cut without an answer).
+``views.publish``, ``users.info``, the ``files_upload_v2`` trio, ``response_url`` posts
+(``fake.response_url(name)``) and ``apps.connections.open`` (answers ``socket_url`` when set;
+``tokens`` records the bearer token of every call). Misbehaviour on demand:
+``rate_limit_every`` (every Nth post gets 429 with ``Retry-After``), ``channel_errors``
+(channel -> Slack error code), ``reject_blocks`` (``invalid_blocks`` for posts with blocks),
+``post_delay`` (slow posts), ``drop_connection`` (method -> number of calls whose connection
+is cut without an answer).
 """
 
 from __future__ import annotations
@@ -62,6 +64,8 @@ class FakeSlack:
         self.post_delay = 0.0
         self.drop_connection: dict[str, int] = {}  # method -> how many calls to cut off
         self.admins: set[str] = set()
+        self.socket_url: str | None = None  # what apps.connections.open hands out
+        self.tokens: list[tuple[str, str]] = []  # (method, bearer token) per call
         self._post_count = 0
         self.received = 0  # posts whose request arrived (counted before any delay)
         self._last_ts = 0.0
@@ -167,8 +171,10 @@ class FakeSlack:
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         args = await self._args(request)
+        bearer = request.headers.get("Authorization", "").removeprefix("Bearer ")
         with self.lock:
             self.calls.append((method, args))
+            self.tokens.append((method, bearer))
             drop = method in self.drop_connection and self.drop_connection[method] > 0
             if drop:
                 self.drop_connection[method] -= 1
@@ -310,3 +316,8 @@ class FakeSlack:
         with self.lock:
             self.uploads.append({"complete": args})
         return self._ok(files=[{"id": f.get("id"), "title": f.get("title")} for f in files])
+
+    async def _m_apps_connections_open(self, args: dict[str, Any]) -> web.Response:
+        if self.socket_url is None:
+            return self._error("invalid_auth")
+        return self._ok(url=self.socket_url)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.cli._common import with_app
 
@@ -79,6 +80,38 @@ def handle(args: argparse.Namespace) -> int:
     return with_app(args, body)
 
 
+SOCKET_MODE_START_TIMEOUT_S = 30.0
+
+
+async def _start_socket_mode(app: App, stop: asyncio.Event) -> Any:
+    """Connect Socket Mode before anything else starts; a refused token stops start-up.
+
+    Ctrl-C during the connection attempt stops it too (``stop`` is then set).
+    """
+    if not (app.settings.slack_enabled and app.settings.slack_app_token is not None):
+        return None
+    from bot.chat.slack.http import start_socket_mode
+    from bot.domain.errors import ConfigError
+
+    connect = asyncio.create_task(start_socket_mode(app))
+    waiter = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait(
+        {connect, waiter}, timeout=SOCKET_MODE_START_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED
+    )
+    waiter.cancel()
+    if connect in done:
+        return connect.result()
+    connect.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await connect
+    if stop.is_set():
+        return None
+    raise ConfigError(
+        f"Slack Socket Mode did not connect within {SOCKET_MODE_START_TIMEOUT_S:.0f} s "
+        "(check SLACK_APP_TOKEN and the network)"
+    )
+
+
 def _server_class() -> type:
     import contextlib
     from collections.abc import Iterator
@@ -110,24 +143,24 @@ async def serve(app: App, *, host: str, port: int) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    socket_mode = await _start_socket_mode(app, stop)
+    if stop.is_set():
+        return 130
     print(banner(app, host, port), file=sys.stderr, flush=True)
     scheduler.start()
-    socket_mode = None
-    if app.settings.slack_enabled and app.settings.slack_app_token is not None:
-        from bot.chat.slack.http import start_socket_mode
-
-        socket_mode = await start_socket_mode(app)
     server_task = asyncio.create_task(server.serve())
     stop_task = asyncio.create_task(stop.wait())
-    await asyncio.wait({server_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
-    print("stopping…", file=sys.stderr, flush=True)
-    server.should_exit = True
-    await scheduler.shutdown()
-    if socket_mode is not None:
-        await socket_mode.close_async()
-    await server_task
-    stop_task.cancel()
-    if server_task.done() and server_task.exception():
+    try:
+        await asyncio.wait({server_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+        print("stopping…", file=sys.stderr, flush=True)
+    finally:
+        server.should_exit = True
+        await scheduler.shutdown()
+        if socket_mode is not None:
+            await socket_mode.close_async()
+        await server_task
+        stop_task.cancel()
+    if server_task.exception():
         raise server_task.exception()  # type: ignore[misc]
     print("stopped cleanly", file=sys.stderr, flush=True)
     return 0

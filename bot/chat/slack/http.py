@@ -102,8 +102,13 @@ def slack_routes(app: App, bolt_app: AsyncApp | None = None) -> list[Route]:
 
 async def start_socket_mode(app: App, bolt_app: AsyncApp | None = None) -> AsyncSocketModeHandler:
     """Connect to Slack over Socket Mode (``SLACK_APP_TOKEN``); returns the handler, whose
-    ``close_async()`` disconnects."""
+    ``close_async()`` disconnects.
+
+    A token Slack refuses raises ``ConfigError`` at once (the SDK alone would retry it forever);
+    on any failure the handler is closed before the error propagates.
+    """
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+    from slack_sdk.errors import SlackApiError
 
     token = app.settings.slack_app_token
     if token is None:
@@ -113,5 +118,14 @@ async def start_socket_mode(app: App, bolt_app: AsyncApp | None = None) -> Async
 
         bolt_app = build_bolt_app(app)
     handler = AsyncSocketModeHandler(bolt_app, token.get_secret_value())
-    await handler.connect_async()
+    try:
+        handler.client.wss_uri = await handler.client.issue_new_wss_url()
+        await handler.connect_async()
+    except SlackApiError as exc:
+        await handler.close_async()
+        code = exc.response.get("error") or "unknown_error"
+        raise ConfigError(f"Slack refused SLACK_APP_TOKEN for Socket Mode: {code}") from None
+    except BaseException:
+        await handler.close_async()
+        raise
     return handler
