@@ -97,6 +97,7 @@ class ChannelRepository:
                         digest_cron=digest_cron,
                         external_id=external_id,
                         created_at=now,
+                        digest_last_slot=now,  # no digest for slots before the channel existed
                     )
                 )
             elif origin == "config":
