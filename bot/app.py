@@ -149,7 +149,16 @@ async def sync_config_into_store(app: App) -> None:
         if unknown:
             from bot.domain.errors import ConfigError
 
-            raise ConfigError(f"unknown topic(s) {', '.join(unknown)}", key=f"channels.{ch.name}")
+            hints = [
+                f"'{t}' (did you mean '{hint}'?)"
+                if (hint := app.taxonomy.suggest_topic(t))
+                else f"'{t}'"
+                for t in unknown
+            ]
+            raise ConfigError(
+                f"unknown topic {', '.join(hints)}; see: uschina-bot topics",
+                key=f"channels.{ch.name}.topics",
+            )
         await store.channels.subscribe(channel.id, topics, ch.mode, now=now, origin="config")
     if not settings.slack_enabled and not settings.file.channels:
         console = await store.channels.ensure(

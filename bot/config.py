@@ -107,6 +107,17 @@ class SourceConfig(_Strict):
 class DigestConfig(_Strict):
     cron: str = "0 8 * * 1-5"
 
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from bot.domain.schedule import parse_cron
+
+        try:
+            parse_cron(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
 
 class ChannelConfig(_Strict):
     name: str = Field(min_length=1)
@@ -319,12 +330,47 @@ def parse_config_text(text: str, *, name: str = "config") -> FileConfig:
     """Validate YAML ``text``; errors name the key path, the line and what was expected."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{name}: not valid YAML: {problem}", line=line) from None
+        raise _yaml_error(exc, name) from None
+    try:
+        data = yaml.safe_load(text)
+    except ValueError as exc:  # an impossible date such as 2024-13-45
+        line = _bad_timestamp_line(root)
+        raise ConfigError(f"{name}: not a real date: {exc}", line=line) from None
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, name) from None
+    return _validate(data, root, name)
+
+
+def _yaml_error(exc: yaml.YAMLError, name: str) -> ConfigError:
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    problem = getattr(exc, "problem", None) or str(exc)
+    return ConfigError(f"{name}: not valid YAML: {problem}", line=line)
+
+
+def _bad_timestamp_line(node: yaml.Node | None) -> int | None:
+    """Line of the first date-looking scalar that is not a real date."""
+    if isinstance(node, yaml.ScalarNode):
+        if node.tag.endswith(":timestamp"):
+            try:
+                dt.date.fromisoformat(str(node.value)[:10])
+            except ValueError:
+                return int(node.start_mark.line) + 1
+        return None
+    children: list[yaml.Node] = []
+    if isinstance(node, yaml.MappingNode):
+        children = [v for _, v in node.value]
+    elif isinstance(node, yaml.SequenceNode):
+        children = list(node.value)
+    for child in children:
+        found = _bad_timestamp_line(child)
+        if found:
+            return found
+    return None
+
+
+def _validate(data: Any, root: yaml.Node | None, name: str) -> FileConfig:
     if data is None:
         return FileConfig()
     if not isinstance(data, dict):

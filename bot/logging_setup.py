@@ -54,3 +54,5 @@ def configure_logging(level: str = "info") -> None:
         "alembic",
     ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # "skipped: maximum number of running instances reached" is max_instances=1 working
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)

@@ -256,6 +256,13 @@ class DeliveryWorker:
             self._count(channel, "failed")
             return
         await self.app.store.deliveries.mark_retry(d.id, error=error, at=at)
+        log.info(
+            "delivery %s to %s failed (%s); retrying in %.0f s",
+            d.id,
+            channel.name if channel else d.channel_id,
+            error,
+            (at - now).total_seconds(),
+        )
         if self._earliest_deferred is None or at < self._earliest_deferred:
             self._earliest_deferred = at
         self._count(channel, "retry")

@@ -26,6 +26,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--once", action="store_true", required=True, help="run one cycle and exit")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--no-deliver", action="store_true", help="queue deliveries without sending")
+    p.add_argument(
+        "--deliver-timeout",
+        type=float,
+        default=20.0,
+        metavar="SECONDS",
+        help="how long to keep delivering before leaving the rest queued (default 20)",
+    )
     add_now(p)
     p.set_defaults(handler=handle)
 
@@ -58,11 +65,17 @@ def handle(args: argparse.Namespace) -> int:
         summary = await poll_due(app, all_sources=True, progress=progress_printer())  # type: ignore[arg-type]
         sent = 0
         if not args.no_deliver:
-            sent = await DeliveryWorker(app).drain()
+            sent = await DeliveryWorker(app).drain(timeout_s=args.deliver_timeout)
+        waiting = (await app.store.deliveries.counts()).get("pending", 0)
         if args.json:
-            print(json.dumps(summary_json(summary) | {"delivered": sent}))
+            print(json.dumps(summary_json(summary) | {"delivered": sent, "pending": waiting}))
         else:
             print(summary.line() + f"; delivered: {sent}")
+            if waiting:
+                print(
+                    f"  {waiting} deliveries still pending (retried by `uschina-bot run`; "
+                    "see `uschina-bot run` logs for why)"
+                )
             for r in summary.results:
                 if r.status == "failed":
                     print(f"  failed: {r.name} — {r.error}")

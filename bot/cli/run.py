@@ -29,9 +29,50 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         ),
     )
     p.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
-    p.add_argument("--port", type=int, help="HTTP port (default USCHINA_BOT_PORT or 3000)")
+    p.add_argument("--port", type=port_number, help="HTTP port (default USCHINA_BOT_PORT or 3000)")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     p.set_defaults(handler=handle)
+
+
+def port_number(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)")
+    return int(text)
+
+
+def check_bindable(host: str, port: int) -> None:
+    """Fail with one clear line (not a traceback) when the HTTP port cannot be used."""
+    import socket
+
+    from bot.domain.errors import ConfigError
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {host}: {exc.strerror or exc}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            why = "is in use" if exc.errno == 98 else f"cannot be used ({exc.strerror})"
+            raise ConfigError(
+                f"port {port} on {host} {why}: choose another with --port or USCHINA_BOT_PORT"
+            ) from None
+
+
+def unreachable_channels(app: App) -> list[str]:
+    """Configured channels whose platform has no credentials: their posts wait in the outbox."""
+    s = app.settings
+    lines = []
+    for ch in s.file.channels:
+        if ch.platform == "slack" and not s.slack_enabled:
+            lines.append(
+                f"  warning:   channel {ch.name} uses Slack but SLACK_BOT_TOKEN is unset: "
+                "its posts wait in the outbox until Slack is configured"
+            )
+    return lines
 
 
 def banner(app: App, host: str, port: int) -> str:
@@ -60,7 +101,8 @@ def banner(app: App, host: str, port: int) -> str:
         f"  teams:     webhooks for configured channels; commands {teams}\n"
         f"  health:    http://{host}:{port}/healthz   metrics: http://{host}:{port}/metrics"
         f"{console}\n"
-        "  Stop with Ctrl-C."
+        + "".join(line + "\n" for line in unreachable_channels(app))
+        + "  Stop with Ctrl-C."
     )
 
 
@@ -75,7 +117,9 @@ def handle(args: argparse.Namespace) -> int:
             from bot.domain.errors import ConfigError
 
             raise ConfigError(problem)
-        return await serve(app, host=args.host, port=args.port or app.settings.port)
+        port = args.port or app.settings.port
+        check_bindable(args.host, port)
+        return await serve(app, host=args.host, port=port)
 
     return with_app(args, body)
 

@@ -62,7 +62,7 @@ def health_line(source: Source, now: datetime) -> str:
         health = "not polled yet"
     parts = [
         f"{source.id:>4}  {source.name}",
-        f"      {source.url}",
+        f"      {shown_url(source.url)}",
         f"      {health}; last success {_ago(st.last_success, now)}; "
         f"next poll {_ago(st.next_poll, now) if st.next_poll else 'now'}",
     ]
@@ -89,11 +89,35 @@ def list_sources(args: argparse.Namespace) -> int:
 
 
 def _validate_url(url: str) -> str:
+    from urllib.parse import urlsplit
+
     from bot.domain.normalize import canonical_url
 
     if not url.startswith(("http://", "https://")):
         raise ConfigError(f"{url!r} is not an http:// or https:// URL")
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        host = None
+    if not host:
+        raise ConfigError(f"{url!r} has no host name")
     return canonical_url(url)
+
+
+def shown_url(url: str) -> str:
+    """A source URL for display: credentials and query values masked."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    if "@" in parts.netloc:
+        netloc = "***@" + netloc
+    query = "&".join(
+        f"{pair.split('=', 1)[0]}=***" if "=" in pair else pair
+        for pair in parts.query.split("&")
+        if pair
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
 def add_source(args: argparse.Namespace) -> int:
@@ -109,6 +133,10 @@ def add_source(args: argparse.Namespace) -> int:
         raise ConfigError(f"--interval: {exc}") from None
     if args.type == "html" and not args.selector:
         raise ConfigError("--type html needs --selector (CSS selector of the item links)")
+    if args.selector and args.type != "html":
+        raise ConfigError("--selector only applies to --type html pages")
+    if args.selector:
+        _check_selector(args.selector)
     spec = SourceSpec(
         name=args.name or urlsplit(url).hostname or url,
         url=url,
@@ -120,18 +148,41 @@ def add_source(args: argparse.Namespace) -> int:
 
     async def body(app: App) -> int:
         source = await app.store.sources.add(spec, origin="user", now=app.now())
-        print(f"added source {source.id}: {source.name} <{source.url}>")
+        print(f"added source {source.id}: {source.name} <{shown_url(source.url)}>")
         print("Its first poll stores a baseline: existing items are recorded, not alerted.")
         return 0
 
     return with_app(args, body)
 
 
+def _check_selector(selector: str) -> None:
+    from bot.domain.parse import check_selector
+
+    problem = check_selector(selector)
+    if problem:
+        raise ConfigError(f"--selector {selector!r} is not a valid CSS selector: {problem}")
+
+
 def remove_source(args: argparse.Namespace) -> int:
     async def body(app: App) -> int:
-        if not await app.store.sources.remove(args.id):
+        source = await app.store.sources.get(args.id)
+        if source is None:
             raise ConfigError(f"no source with id {args.id} (see: uschina-bot sources list)")
-        print(f"removed source {args.id}")
+        if app.settings.file.sources is not None and any(
+            spec.url == source.url for spec in app.settings.source_specs()
+        ):
+            raise ConfigError(
+                f"source {args.id} comes from the config file {app.settings.config_path}: "
+                "remove it there"
+            )
+        if app.settings.file.sources is None and any(
+            spec.url == source.url for spec in app.settings.source_specs()
+        ):
+            await app.store.sources.set_enabled(args.id, False)
+            print(f"disabled built-in source {args.id} ({source.name}); it stays off")
+            return 0
+        await app.store.sources.remove(args.id)
+        print(f"removed source {args.id} ({source.name}) and its items")
         return 0
 
     return with_app(args, body)

@@ -632,3 +632,14 @@ def _struct_time(value: Any) -> datetime | None:
         return datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC)
     except (TypeError, ValueError):
         return None
+
+
+def check_selector(selector: str) -> str | None:
+    """Why ``selector`` is not a usable CSS selector, or None when it is."""
+    from cssselect import GenericTranslator, SelectorError
+
+    try:
+        GenericTranslator().css_to_xpath(selector)
+    except SelectorError as exc:
+        return str(exc) or "invalid selector"
+    return None

@@ -135,8 +135,22 @@ class CountdownRepository:
             )
 
     async def remove(self, countdown_id: int) -> bool:
+        """Delete a countdown; one declared in the config file is kept as "removed" so that
+        the next start-up does not declare it again."""
         async with self.db.connect() as conn:
-            result = await conn.execute(delete(countdown_t).where(countdown_t.c.id == countdown_id))
+            result = await conn.execute(
+                update(countdown_t)
+                .where(countdown_t.c.id == countdown_id)
+                .where(countdown_t.c.origin == "config")
+                .where(countdown_t.c.status != "removed")
+                .values(status="removed")
+            )
+            if not result.rowcount:
+                result = await conn.execute(
+                    delete(countdown_t)
+                    .where(countdown_t.c.id == countdown_id)
+                    .where(countdown_t.c.origin != "config")
+                )
         return bool(result.rowcount)
 
     # ----------------------------------------------------------------- proposals

@@ -114,12 +114,19 @@ class SourceRepository:
                     known[spec.url] = origin
                     added += 1
                 elif known[spec.url] == origin:
+                    values = spec_values(spec)
+                    values.pop("enabled")  # a source the user disabled stays disabled
                     await conn.execute(
-                        update(source_t)
-                        .where(source_t.c.url == spec.url)
-                        .values(**spec_values(spec))
+                        update(source_t).where(source_t.c.url == spec.url).values(**values)
                     )
         return added
+
+    async def set_enabled(self, source_id: int, enabled: bool) -> bool:
+        async with self.db.connect() as conn:
+            result = await conn.execute(
+                update(source_t).where(source_t.c.id == source_id).values(enabled=enabled)
+            )
+        return bool(result.rowcount)
 
     async def remove(self, source_id: int) -> bool:
         async with self.db.connect() as conn:

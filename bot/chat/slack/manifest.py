@@ -41,7 +41,8 @@ def bot_scopes() -> list[str]:
 
 def build_manifest(*, socket_mode: bool = False, url: str | None = None) -> dict[str, Any]:
     """The manifest as a dict. HTTP mode points every request URL at ``url``/slack/events."""
-    request_url = (url or PLACEHOLDER_URL).rstrip("/") + EVENTS_PATH
+    base = (url or PLACEHOLDER_URL).rstrip("/").removesuffix(EVENTS_PATH)
+    request_url = base + EVENTS_PATH
     command: dict[str, Any] = {
         "command": "/uschina",
         "description": "US–China news: latest, status, subscriptions, digests, countdowns",
