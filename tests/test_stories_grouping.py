@@ -220,3 +220,25 @@ def test_index_restores_from_per_story_states() -> None:
     assert len(restored) == 2
     assert restored.assign(row_fingerprint(CALL_OUTLETS[1])) == (first_key, False)
     assert index.story_state("st-unknown") == {}
+
+
+def test_same_day_alone_does_not_join_unrelated_items() -> None:
+    from bot.domain.stories import group_rows
+
+    rows = [
+        {
+            "id": "a",
+            "title": "Chinese and American officials discuss journalist visas in Beijing",
+            "summary": "Diplomats from the United States and China discussed visa quotas for "
+            "reporters.",
+            "published": "2024-09-03T08:00:00+00:00",
+        },
+        {
+            "id": "b",
+            "title": "US and China leaders talk by phone, pledge to keep military channels open",
+            "summary": "Joe Biden and Xi Jinping spoke by telephone, officials said.",
+            "published": "2024-09-03T20:00:00+00:00",
+        },
+    ]
+    first, second = group_rows(rows)
+    assert first != second

@@ -742,12 +742,17 @@ def _pair_score(a: Fingerprint, wa: _Weighted, b: Fingerprint, wb: _Weighted) ->
     dates = _date_evidence(a, b)
     if dates is None:
         return _VETO
-    return _text_similarity(wa, wb) + dates + _kind_evidence(a, b) + _shared_specifics(a, b)
+    text = _text_similarity(wa, wb)
+    kind, specifics = _kind_evidence(a, b), _shared_specifics(a, b)
+    if text < _MIN_TEXT_FOR_DATES and kind <= 0 and specifics <= 0:
+        return text  # same day, nothing else in common: a date alone joins no stories
+    return text + dates + kind + specifics
 
 
 # --------------------------------------------------------------------------- index
 
 DEFAULT_THRESHOLD = 0.33
+_MIN_TEXT_FOR_DATES = 0.15
 _MAX_MEMBERS = 6
 _PROBE_TOKENS = 16  # rarest shared tokens of an item used to look up candidate stories
 _MAX_CANDIDATES = 10  # stories scored per item at most
