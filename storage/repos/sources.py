@@ -57,6 +57,16 @@ def spec_values(spec: SourceSpec) -> dict[str, Any]:
     }
 
 
+def _due(query: Any, now: datetime, limit: int | None) -> Any:
+    """``query`` restricted to enabled sources whose next poll has come, oldest due first."""
+    query = (
+        query.where(source_t.c.enabled.is_(True))
+        .where(or_(source_t.c.next_poll.is_(None), source_t.c.next_poll <= now))
+        .order_by(source_t.c.next_poll, source_t.c.id)
+    )
+    return query.limit(limit) if limit else query
+
+
 class SourceRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -135,15 +145,7 @@ class SourceRepository:
 
     async def due(self, now: datetime, *, limit: int | None = None) -> list[Source]:
         """Enabled sources whose next poll time has come (or was never set)."""
-        query = (
-            select(source_t)
-            .where(source_t.c.enabled.is_(True))
-            .where(or_(source_t.c.next_poll.is_(None), source_t.c.next_poll <= now))
-            .order_by(source_t.c.next_poll, source_t.c.id)
-        )
-        if limit:
-            query = query.limit(limit)
-        return await self._select(query)
+        return await self._select(_due(select(source_t), now, limit))
 
     async def claim_due(
         self, now: datetime, *, hold: timedelta = timedelta(minutes=5), limit: int | None = None
@@ -154,14 +156,7 @@ class SourceRepository:
         same cycle (``FOR UPDATE SKIP LOCKED``); the poller saves the real next poll time when
         it is done, and a poller that dies releases its sources when ``hold`` runs out.
         """
-        pick = (
-            select(source_t.c.id)
-            .where(source_t.c.enabled.is_(True))
-            .where(or_(source_t.c.next_poll.is_(None), source_t.c.next_poll <= now))
-            .order_by(source_t.c.next_poll, source_t.c.id)
-        )
-        if limit:
-            pick = pick.limit(limit)
+        pick = _due(select(source_t.c.id), now, limit)
         if not self.db.is_sqlite:
             pick = pick.with_for_update(skip_locked=True)
         async with self.db.connect() as conn:
