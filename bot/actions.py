@@ -11,8 +11,6 @@ Invariants:
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -38,6 +36,7 @@ from bot.domain.schedule import (
     describe_cron,
     local_today,
 )
+from bot.domain.source_input import shown_url
 from bot.domain.taxonomy import Taxonomy
 from bot.domain.views import SubscriptionRow, TopicEntry
 
@@ -63,6 +62,7 @@ class CommandContext:
     user_name: str = ""
     is_admin: bool = False
     channel_name: str | None = None
+    workspace: str = ""  # Slack team id; empty elsewhere (the platform stands for it)
 
 
 class TaxonomyTopics:
@@ -399,42 +399,40 @@ async def _sources_list(app: App, cmd: c.SourcesList, ctx: CommandContext) -> Me
 
 
 async def check_source_url(app: App, url: str) -> None:
-    """Refuse non-http(s) URLs and hosts on loopback/private networks (unless allowed)."""
-    from bot.sources.http import address_is_public, check_url, system_resolve
+    """Refuse what the fetch chokepoint would refuse: non-http(s) URLs, and hosts on
+    loopback/private/link-local networks or that do not resolve (unless allowed)."""
+    from bot.sources.http import check_source_host
 
-    parsed = check_url(url)
-    if app.settings.allow_private_networks:
-        return
-    host = parsed.host.strip("[]")
-    try:
-        ipaddress.ip_address(host)
-        addresses = [host]
-    except ValueError:
-        port = parsed.port or (443 if parsed.scheme == "https" else 80)
-        try:
-            addresses = await asyncio.wait_for(system_resolve(host, port), RESOLVE_TIMEOUT_S)
-        except (OSError, TimeoutError):
-            raise UnsafeURLError(f"cannot resolve the host name {host}") from None
-    if not addresses or not all(address_is_public(a) for a in addresses):
-        raise UnsafeURLError(f"{host} is on a private or local network; refused")
+    await check_source_host(
+        url, allow_private=app.settings.allow_private_networks, timeout_s=RESOLVE_TIMEOUT_S
+    )
 
 
 async def _sources_add(app: App, cmd: c.SourcesAdd, ctx: CommandContext) -> Message:
+    shown = shown_url(cmd.url)
     existing = await app.store.sources.by_url(cmd.url)
     if existing is not None:
-        return render_ok(f"Already watching {cmd.url} (source #{existing.id}).")
+        return render_ok(f"Already watching {shown} (source #{existing.id}).")
     try:
         await check_source_url(app, cmd.url)
     except UnsafeURLError as exc:
         raise CommandError(f"Cannot add that source: {exc}.", c.USAGE["sources"]) from None
-    name = urlsplit(cmd.url).hostname or cmd.url
+    refusal = app.source_add_quota.refusal(
+        ctx.user_id or "?",
+        f"{ctx.platform}:{ctx.workspace}",
+        await app.store.sources.count(origin="command"),
+        app.now(),
+    )
+    if refusal:
+        raise CommandError(f"Cannot add that source now: {refusal}", c.USAGE["sources"])
+    name = urlsplit(cmd.url).hostname or shown
     try:
         source = await app.store.sources.add(
             SourceSpec(name=name, url=cmd.url), origin="command", now=app.now()
         )
     except ConfigError:  # added meanwhile (a replay racing the first request)
         found = await app.store.sources.by_url(cmd.url)
-        return render_ok(f"Already watching {cmd.url} (source #{found.id if found else '?'}).")
+        return render_ok(f"Already watching {shown} (source #{found.id if found else '?'}).")
     return render_ok(
         f"Added source #{source.id} ({name}). Its current items are stored without alerts; "
         "new ones will be alerted from the next poll on."

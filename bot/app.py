@@ -19,6 +19,7 @@ from typing import IO, TYPE_CHECKING
 from bot.config import Settings
 from bot.domain.classify import Classifier
 from bot.domain.ports import Notifier
+from bot.domain.quota import SourceAddQuota
 from bot.domain.taxonomy import Taxonomy
 from bot.metrics import Metrics
 from storage.store import Store
@@ -46,6 +47,7 @@ class App:
     output: IO[str] = field(default_factory=lambda: sys.stdout)
     instance_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     metrics: Metrics = field(default_factory=Metrics)
+    source_add_quota: SourceAddQuota = field(default_factory=SourceAddQuota)
 
     def now(self) -> datetime:
         return self.clock()

@@ -8,6 +8,7 @@ was expected. Secrets are ``SecretStr``: masked in every repr and never logged.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -29,6 +30,7 @@ from pydantic import (
 
 from bot.domain.errors import ConfigError
 from bot.domain.models import SourceSpec
+from bot.domain.source_input import check_interval, clean_source_url
 
 DEFAULT_DATABASE_URL = "sqlite:///./uschina-bot.db"
 DEFAULT_CONFIG_FILE = "uschina-bot.yaml"
@@ -40,12 +42,29 @@ def duration_seconds(value: Any) -> int:
     """``600``, ``"10m"``, ``"2h"``, ``"1d"`` -> seconds (``ValueError`` otherwise)."""
     if isinstance(value, bool):
         raise ValueError("expected a duration such as 10m, 2h or 1d")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"expected a duration such as 10m, 2h or 1d, got {value!r}")
     if isinstance(value, int | float):
         return int(value)
     match = _DURATION.match(str(value))
     if not match:
         raise ValueError(f"expected a duration such as 10m, 2h or 1d, got {value!r}")
     return int(match.group(1)) * _UNITS[match.group(2)]
+
+
+def bounded_duration(value: Any, low: int, high: int, what: str) -> int:
+    """``duration_seconds(value)`` within [``low``, ``high``] (``ValueError`` naming the range)."""
+    seconds = duration_seconds(value)
+    if not low <= seconds <= high:
+        raise ValueError(f"{what} must be between {_human(low)} and {_human(high)}, got {value!r}")
+    return seconds
+
+
+def _human(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def _check_timezone(value: str) -> str:
@@ -74,16 +93,27 @@ class SourceConfig(_Strict):
     @field_validator("interval", mode="before")
     @classmethod
     def _interval(cls, value: Any) -> int:
-        seconds = duration_seconds(value)
-        if seconds < 60:
-            raise ValueError("interval must be at least 1m")
-        return seconds
+        try:
+            return check_interval(duration_seconds(value))
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError("expected an http:// or https:// URL")
+        try:
+            return clean_source_url(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("selector")
+    @classmethod
+    def _selector(cls, value: str | None) -> str | None:
+        from bot.domain.parse import check_selector
+
+        problem = check_selector(value) if value is not None else None
+        if problem:
+            raise ValueError(f"not a usable CSS selector: {problem}")
         return value
 
     @model_validator(mode="after")
@@ -164,6 +194,13 @@ class ChannelConfig(_Strict):
         return "stdout"
 
 
+def _check_milestones(value: list[int]) -> list[int]:
+    bad = [m for m in value if not 0 <= m <= 3650]
+    if bad:
+        raise ValueError(f"milestones are days before the event, 0 to 3650; got {bad[0]}")
+    return value
+
+
 class CountdownConfig(_Strict):
     name: str = Field(min_length=1)
     date: dt.date | None = None
@@ -179,6 +216,11 @@ class CountdownConfig(_Strict):
     @classmethod
     def _tz(cls, value: str | None) -> str | None:
         return _check_timezone(value) if value else value
+
+    @field_validator("milestones")
+    @classmethod
+    def _milestones(cls, value: list[int] | None) -> list[int] | None:
+        return _check_milestones(value) if value is not None else value
 
     @model_validator(mode="after")
     def _dates(self) -> CountdownConfig:
@@ -200,12 +242,12 @@ class PollConfig(_Strict):
     concurrency: int = Field(default=32, ge=1, le=512)
     per_host: int = Field(default=4, ge=1, le=64)
     deadline: int = 20
-    max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
 
     @field_validator("deadline", mode="before")
     @classmethod
     def _deadline(cls, value: Any) -> int:
-        return duration_seconds(value)
+        return bounded_duration(value, 1, 600, "deadline")
 
 
 class FileConfig(_Strict):
@@ -221,7 +263,7 @@ class FileConfig(_Strict):
     alerts_per_channel_per_poll: int = Field(default=5, ge=1, le=50)
     digest_grace: int = 6 * 3600
     digest_top: int = Field(default=5, ge=1, le=20)
-    retention_days: int = Field(default=365, ge=1)
+    retention_days: int = Field(default=365, ge=1, le=36500)
     milestones: list[int] = Field(default_factory=lambda: [30, 14, 7, 3, 1, 0])
 
     @field_validator("timezone")
@@ -232,7 +274,12 @@ class FileConfig(_Strict):
     @field_validator("digest_grace", mode="before")
     @classmethod
     def _grace(cls, value: Any) -> int:
-        return duration_seconds(value)
+        return bounded_duration(value, 0, 7 * 86400, "digest_grace")
+
+    @field_validator("milestones")
+    @classmethod
+    def _milestones(cls, value: list[int]) -> list[int]:
+        return _check_milestones(value)
 
 
 class Settings(BaseModel):
@@ -376,7 +423,7 @@ def _validate(data: Any, root: yaml.Node | None, name: str) -> FileConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"{name}: the top level must be a mapping of keys", line=1)
     try:
-        return FileConfig.model_validate(data)
+        config = FileConfig.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = tuple(first["loc"])
@@ -385,6 +432,25 @@ def _validate(data: Any, root: yaml.Node | None, name: str) -> FileConfig:
         if first["type"] == "extra_forbidden":
             message = "unknown key"
         raise ConfigError(f"{name}: {message}", key=key, line=_line_of(root, loc)) from None
+    _refuse_duplicate_channels(config, root, name)
+    return config
+
+
+def _refuse_duplicate_channels(config: FileConfig, root: yaml.Node | None, name: str) -> None:
+    """Two channels with one name would silently share (or lose) subscriptions: refuse."""
+    first_index: dict[str, int] = {}
+    for index, channel in enumerate(config.channels):
+        key = channel.name.strip().casefold()
+        if key in first_index:
+            first = _line_of(root, ("channels", first_index[key], "name"))
+            line = _line_of(root, ("channels", index, "name"))
+            raise ConfigError(
+                f"{name}: channel name {channel.name!r} is used twice (lines {first} and "
+                f"{line}); give each channel its own name",
+                key=f"channels.{index}.name",
+                line=line,
+            )
+        first_index[key] = index
 
 
 def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:

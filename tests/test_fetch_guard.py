@@ -117,6 +117,6 @@ def test_public_addresses(address: str) -> None:
 
 def test_redact_url_drops_credentials_and_query() -> None:
     redacted = redact_url("https://user:secret@example.com:8443/feed.xml?token=abc#frag")
-    assert redacted == "https://example.com:8443/feed.xml?…"
+    assert redacted == "https://***@example.com:8443/feed.xml?token=***"
     assert "secret" not in redacted
     assert "abc" not in redacted

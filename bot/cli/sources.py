@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.cli._common import add_now, is_tty, with_app
-from bot.domain.errors import ConfigError
+from bot.domain.errors import ConfigError, UnsafeURLError
+from bot.domain.source_input import shown_url
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -89,35 +90,13 @@ def list_sources(args: argparse.Namespace) -> int:
 
 
 def _validate_url(url: str) -> str:
-    from urllib.parse import urlsplit
-
     from bot.domain.normalize import canonical_url
+    from bot.domain.source_input import clean_source_url
 
-    if not url.startswith(("http://", "https://")):
-        raise ConfigError(f"{url!r} is not an http:// or https:// URL")
     try:
-        host = urlsplit(url).hostname
-    except ValueError:
-        host = None
-    if not host:
-        raise ConfigError(f"{url!r} has no host name")
-    return canonical_url(url)
-
-
-def shown_url(url: str) -> str:
-    """A source URL for display: credentials and query values masked."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    netloc = parts.netloc.rsplit("@", 1)[-1]
-    if "@" in parts.netloc:
-        netloc = "***@" + netloc
-    query = "&".join(
-        f"{pair.split('=', 1)[0]}=***" if "=" in pair else pair
-        for pair in parts.query.split("&")
-        if pair
-    )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+        return canonical_url(clean_source_url(url))
+    except ConfigError as exc:
+        raise ConfigError(f"cannot add {shown_url(url[:200])}: {exc}") from None
 
 
 def add_source(args: argparse.Namespace) -> int:
@@ -125,10 +104,11 @@ def add_source(args: argparse.Namespace) -> int:
 
     from bot.config import duration_seconds
     from bot.domain.models import SourceSpec
+    from bot.domain.source_input import check_interval
 
     url = _validate_url(args.url)
     try:
-        interval = duration_seconds(args.interval)
+        interval = check_interval(duration_seconds(args.interval), what="--interval")
     except ValueError as exc:
         raise ConfigError(f"--interval: {exc}") from None
     if args.type == "html" and not args.selector:
@@ -141,12 +121,26 @@ def add_source(args: argparse.Namespace) -> int:
         name=args.name or urlsplit(url).hostname or url,
         url=url,
         type=args.type,
-        interval_s=max(60, interval),
+        interval_s=interval,
         selector=args.selector,
         official=args.official,
     )
 
     async def body(app: App) -> int:
+        from bot.sources.http import check_source_host
+
+        try:
+            note = await check_source_host(
+                url, allow_private=app.settings.allow_private_networks, unresolvable_ok=True
+            )
+        except UnsafeURLError as exc:
+            raise ConfigError(f"cannot add {shown_url(url)}: {exc}") from None
+        if note:
+            print(f"note: {note}", file=sys.stderr)
+        if await app.store.sources.by_url(url) is not None:
+            raise ConfigError(
+                f"{shown_url(url)} is already a source (see: uschina-bot sources list)"
+            )
         source = await app.store.sources.add(spec, origin="user", now=app.now())
         print(f"added source {source.id}: {source.name} <{shown_url(source.url)}>")
         print("Its first poll stores a baseline: existing items are recorded, not alerted.")
@@ -160,7 +154,8 @@ def _check_selector(selector: str) -> None:
 
     problem = check_selector(selector)
     if problem:
-        raise ConfigError(f"--selector {selector!r} is not a valid CSS selector: {problem}")
+        shown = selector if len(selector) <= 80 else selector[:77] + "..."
+        raise ConfigError(f"--selector {shown!r} is not a usable CSS selector: {problem}")
 
 
 def remove_source(args: argparse.Namespace) -> int:
@@ -191,33 +186,49 @@ def remove_source(args: argparse.Namespace) -> int:
 def import_opml(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from bot.domain.opml import parse_opml
+    from bot.domain.opml import read_opml
 
     try:
         data = Path(args.file).read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read {args.file}: {exc.strerror}") from None
-    specs = parse_opml(data)
+    found = read_opml(data)
+    specs = found.specs
 
     async def body(app: App) -> int:
         tty = is_tty(sys.stderr)
         known = {s.url for s in await app.store.sources.all()}
         added = 0
+        present = 0
         for n, spec in enumerate(specs, start=1):
-            if spec.url not in known:
+            if spec.url in known:
+                present += 1
+            else:
                 await app.store.sources.add(spec, origin="opml", now=app.now())
                 known.add(spec.url)
                 added += 1
             if tty:
-                sys.stderr.write(f"\rimporting {n}/{len(specs)}")
-            elif n % 50 == 0 or n == len(specs):
-                sys.stderr.write(f"imported {n}/{len(specs)}\n")
+                sys.stderr.write(f"\rreading {n}/{len(specs)}")
+            elif n % 50 == 0:
+                sys.stderr.write(f"read {n}/{len(specs)}\n")
         if tty and specs:
             sys.stderr.write("\n")
-        print(f"{added} sources added, {len(specs) - added} already present")
+        print(import_summary(added, present, found.total, found.skipped))
         return 0
 
     return with_app(args, body)
+
+
+def import_summary(added: int, present: int, total: int, skipped: list[tuple[str, str]]) -> str:
+    """``imported 1 of 2; skipped 1: javascript: URLs are not allowed (javascript:x)``."""
+    parts = [f"imported {added} of {total}"]
+    if present:
+        parts.append(f"{present} already present")
+    if skipped:
+        reasons = ", ".join(f"{reason} ({url})" for url, reason in skipped[:5])
+        more = f", and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+        parts.append(f"skipped {len(skipped)}: {reasons}{more}")
+    return "; ".join(parts)
 
 
 def export_opml(args: argparse.Namespace) -> int:

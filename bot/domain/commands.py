@@ -20,11 +20,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple, Protocol, runtime_checkable
-from urllib.parse import urlsplit
 
-from bot.domain.errors import CommandError
+from bot.domain.errors import CommandError, ConfigError
 from bot.domain.models import Mode
 from bot.domain.schedule import parse_date_or_window, weekday_name
+from bot.domain.source_input import MAX_URL_LENGTH, clean_source_url, shown_url
 
 __all__ = [
     "GENERAL_USAGE",
@@ -808,15 +808,11 @@ def _url(text: str) -> str:
     url = text.strip("<>'\"")
     if "://" not in url and re.fullmatch(r"[\w.-]+\.[a-z]{2,}(?:[/?#]\S*)?", url, re.IGNORECASE):
         url = "https://" + url
-    bad = _fail(f"'{_shown(text, 80)}' is not a web address (http:// or https://).", "sources")
     try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:
-        raise bad from None
-    if parts.scheme.lower() not in ("http", "https") or not host:
-        raise bad
-    return url
+        return clean_source_url(url)
+    except ConfigError as exc:
+        shown = _shown(shown_url(url[:MAX_URL_LENGTH]), 80)
+        raise _fail(f"'{shown}' is not a web address you can add: {exc}.", "sources") from None
 
 
 # ---- search

@@ -3,8 +3,10 @@
 Parsing is hostile-XML safe: no DTD loading, no network, no huge trees, and documents that
 declare entities are refused outright (libxml2 expands internal entities in attributes even
 with ``resolve_entities=False``).
-Only outlines with an http(s) ``xmlUrl`` become sources (nested folders are flattened;
-``htmlUrl`` is ignored); duplicates by URL are dropped, first wins. ``to_opml`` writes the
+Only outlines whose ``xmlUrl`` passes ``clean_source_url`` become sources (nested folders are
+flattened; ``htmlUrl`` is ignored); the others are reported as skipped with the reason;
+duplicates by URL are dropped, first wins; intervals are clamped to the allowed range and
+over-long selectors are refused. ``to_opml`` writes the
 bot's own source settings as extra outline attributes (``sourceType``, ``interval``,
 ``selector``, ``official``, ``enabled``) that ``parse_opml`` reads back, so export then import
 is lossless.
@@ -13,12 +15,20 @@ is lossless.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree
 
-from bot.domain.errors import ParseError
+from bot.domain.errors import ConfigError, ParseError
 from bot.domain.models import SourceSpec, SourceType
+from bot.domain.source_input import (
+    MAX_INTERVAL_S,
+    MIN_INTERVAL_S,
+    clean_source_url,
+    selector_length_problem,
+    shown_url,
+)
 
 _SOURCE_TYPES: frozenset[str] = frozenset({"auto", "rss", "atom", "json", "html", "search"})
 _XML_INVALID = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -62,15 +72,39 @@ def _spec_from_outline(outline: etree._Element, url: str) -> SourceSpec:
         name=name[:200],
         url=url,
         type=source_type,
-        interval_s=int(interval) if interval.isdigit() and int(interval) > 0 else 900,
+        interval_s=_interval(interval),
         selector=selector,
         official=official,
         enabled=enabled,
     )
 
 
+def _interval(text: str) -> int:
+    if not text.isdigit() or len(text) > 12:
+        return 900
+    return min(max(int(text), MIN_INTERVAL_S), MAX_INTERVAL_S)
+
+
+@dataclass(frozen=True)
+class OpmlImport:
+    """What an OPML file holds: the usable sources, and each refused feed with its reason."""
+
+    specs: list[SourceSpec] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (shown URL, reason)
+
+    @property
+    def total(self) -> int:
+        return len(self.specs) + len(self.skipped)
+
+
 def parse_opml(data: bytes) -> list[SourceSpec]:
     """The sources listed in an OPML document; raises ``ParseError`` if it is not OPML."""
+    return read_opml(data).specs
+
+
+def read_opml(data: bytes) -> OpmlImport:
+    """The sources listed in an OPML document and the feeds refused; ``ParseError`` if the
+    document is not OPML."""
     if not data or not data.strip():
         raise ParseError("the OPML file is empty")
     if b"<!ENTITY" in data or "<!ENTITY".encode("utf-16-le") in data:
@@ -84,15 +118,27 @@ def parse_opml(data: bytes) -> list[SourceSpec]:
     dtd = root.getroottree().docinfo.internalDTD
     if dtd is not None and any(True for _ in dtd.iterentities()):
         raise ParseError("the OPML file declares XML entities, which are not allowed")
-    specs: list[SourceSpec] = []
+    found = OpmlImport()
     seen: set[str] = set()
     for outline in root.iter("{*}outline"):
-        url = (_attr(outline, "xmlUrl") or "").strip()
-        if not url.lower().startswith(("http://", "https://")) or url in seen:
+        raw = (_attr(outline, "xmlUrl") or "").strip()
+        if not raw:
+            continue  # a folder
+        try:
+            url = clean_source_url(raw)
+        except ConfigError as exc:
+            found.skipped.append((shown_url(raw[:200]), str(exc)))
+            continue
+        if url in seen:
             continue
         seen.add(url)
-        specs.append(_spec_from_outline(outline, url))
-    return specs
+        spec = _spec_from_outline(outline, url)
+        problem = selector_length_problem(spec.selector or "")
+        if problem:
+            found.skipped.append((shown_url(url), f"selector {problem}"))
+            continue
+        found.specs.append(spec)
+    return found
 
 
 def to_opml(

@@ -502,10 +502,13 @@ def parse_html_page(
         if element.get("href"):
             base = urljoin(url, element.get("href", ""))
             break
+    problem = check_selector(selector)
+    if problem:
+        raise ParseError(f"the selector {selector[:80]!r} is not valid CSS ({problem})")
     try:
         matched = doc.cssselect(selector)
     except Exception as exc:  # cssselect raises its own SelectorError subclasses
-        raise ParseError(f"the selector {selector!r} is not valid CSS ({exc})") from None
+        raise ParseError(f"the selector {selector[:80]!r} is not valid CSS ({exc})") from None
     entries: list[ParsedEntry] = []
     seen: set[str] = set()
     for element in matched:
@@ -638,8 +641,15 @@ def check_selector(selector: str) -> str | None:
     """Why ``selector`` is not a usable CSS selector, or None when it is."""
     from cssselect import GenericTranslator, SelectorError
 
+    from bot.domain.source_input import selector_length_problem
+
+    too_long = selector_length_problem(selector)
+    if too_long:
+        return too_long
     try:
         GenericTranslator().css_to_xpath(selector)
     except SelectorError as exc:
         return str(exc) or "invalid selector"
+    except RecursionError:
+        return "too deeply nested"
     return None

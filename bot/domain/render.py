@@ -36,6 +36,7 @@ from bot.domain.models import (
     Text,
     When,
 )
+from bot.domain.source_input import shown_url
 from bot.domain.views import (
     AlertView,
     CountdownLine,
@@ -587,8 +588,10 @@ def _interval(seconds: int) -> str:
 def _source_line(row: SourceRow) -> tuple[list[Span], str]:
     source: Source = row.source
     spec, state = source.spec, source.state
-    name = clean(spec.name, 100) or spec.url
-    line: list[Span] = [Text(f"{BULLET}#{source.id} "), Link(spec.url, name)]
+    shown = shown_url(spec.url)
+    name = clean(spec.name, 100) or shown
+    link: Span = Link(spec.url, name) if shown == spec.url else Text(f"{name} ({shown})")
+    line: list[Span] = [Text(f"{BULLET}#{source.id} "), link]
     bits = [spec.type, f"every {_interval(spec.interval_s)}"]
     if spec.official:
         bits.append("official")
@@ -597,7 +600,7 @@ def _source_line(row: SourceRow) -> tuple[list[Span], str]:
     if row.items_7d is not None:
         bits.append(f"{row.items_7d} items in 7 days")
     line.append(Text(" — " + SEP.join(bits)))
-    plain = f"- #{source.id} {name} <{spec.url}> {', '.join(bits)}"
+    plain = f"- #{source.id} {name} <{shown}> {', '.join(bits)}"
     if state.failures:
         error = clean(state.last_error, 160) or "error"
         line.append(Text(f"{SEP}failing ({state.failures}): {error}"))

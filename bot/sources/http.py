@@ -16,13 +16,12 @@
   between check and connect. Proxies from the environment are ignored (``trust_env=False``);
 - conditional GET with ``If-None-Match``/``If-Modified-Since``; 304 is ``ok`` with no body;
 - ``Retry-After`` (seconds or HTTP date) and ``Cache-Control: max-age`` are reported;
-- URLs are logged without credentials or query strings (``redact_url``).
+- URLs are logged without credentials or query values (``redact_url``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import re
 import socket
@@ -42,6 +41,12 @@ import httpx
 from bot.domain.errors import FetchError, UnsafeURLError
 from bot.domain.headers import retry_after_seconds
 from bot.domain.models import FetchOutcome
+from bot.domain.source_input import (
+    address_is_public,
+    literal_address,
+    private_refusal,
+    shown_url,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,15 +67,8 @@ Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 
 
 def redact_url(url: str) -> str:
-    """``url`` without user info, query or fragment: safe to log."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        return "<unparseable URL>"
-    query = "?…" if parts.query else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}{query}"
+    """``url`` safe to log: the domain's ``shown_url`` (user info and query values masked)."""
+    return shown_url(url)
 
 
 def human_size(n: int) -> str:
@@ -79,38 +77,6 @@ def human_size(n: int) -> str:
         if n >= size:
             return f"{n / size:g} {unit}"
     return f"{n} bytes"
-
-
-def address_is_public(address: str) -> bool:
-    """True when ``address`` is a globally routable unicast address.
-
-    Refuses loopback, private, link-local, shared (CGNAT), reserved, multicast and unspecified
-    addresses, including IPv4 addresses embedded in IPv6 (mapped, 6to4, Teredo, NAT64).
-    """
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address):
-        embedded: list[ipaddress.IPv4Address] = []
-        if ip.ipv4_mapped:
-            embedded.append(ip.ipv4_mapped)
-        if ip.sixtofour:
-            embedded.append(ip.sixtofour)
-        if ip.teredo:
-            embedded.extend(ip.teredo)
-        if ip in ipaddress.ip_network("64:ff9b::/96"):
-            embedded.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
-        if any(not address_is_public(str(v4)) for v4 in embedded):
-            return False
-    return bool(
-        ip.is_global
-        and not ip.is_multicast
-        and not ip.is_reserved
-        and not ip.is_loopback
-        and not ip.is_link_local
-        and not ip.is_unspecified
-    )
 
 
 async def system_resolve(host: str, port: int) -> list[str]:
@@ -123,6 +89,42 @@ async def system_resolve(host: str, port: int) -> list[str]:
         if addr not in seen:
             seen.append(addr)
     return seen
+
+
+async def check_source_host(
+    url: str,
+    *,
+    allow_private: bool,
+    resolver: Resolver = system_resolve,
+    timeout_s: float = 3.0,
+    unresolvable_ok: bool = False,
+) -> str | None:
+    """Refuse at add time what the guarded connect would refuse at fetch time.
+
+    Raises ``UnsafeURLError`` for a literal private/loopback/link-local address, or a host all
+    of whose addresses are such (the same ``address_is_public`` policy as every connection).
+    Returns a note when the host cannot be resolved now and ``unresolvable_ok`` (it is checked
+    again at every fetch), else None.
+    """
+    parsed = check_url(url)
+    if allow_private:
+        return None
+    host = parsed.host
+    literal = literal_address(host)
+    if literal is not None:
+        addresses = [literal]
+    else:
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        try:
+            addresses = list(await asyncio.wait_for(resolver(host, port), timeout_s))
+        except (OSError, TimeoutError, UnicodeError):
+            if unresolvable_ok:
+                return f"cannot resolve {host} now; it is checked again at every fetch"
+            raise UnsafeURLError(f"cannot resolve the host name {host}") from None
+    problem = private_refusal(host, addresses)
+    if problem:
+        raise UnsafeURLError(problem)
+    return None
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
@@ -446,7 +448,8 @@ class Fetcher:
                 outcome = self._fail(url, f"network error: {exc.__class__.__name__}")
             elapsed = time.monotonic() - started
         if not outcome.ok:
-            log.info("fetch failed: %s: %s", redact_url(url), outcome.error)
+            # the poller logs each failed source once, with its id and name
+            log.debug("fetch failed: %s: %s", redact_url(url), outcome.error)
         return _with_elapsed(outcome, elapsed)
 
     async def fetch_many(

@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import RowMapping, bindparam, delete, insert, or_, select, update
+from sqlalchemy import RowMapping, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.domain.errors import ConfigError
 from bot.domain.models import FetchState, Source, SourceSpec
+from bot.domain.source_input import shown_url
 from storage.db import Database
 from storage.tables import source_t
 
@@ -82,6 +83,14 @@ class SourceRepository:
             query = query.where(source_t.c.enabled.is_(True))
         return await self._select(query)
 
+    async def count(self, *, origin: str | None = None) -> int:
+        """How many sources there are (only those added by ``origin`` when given)."""
+        query = select(func.count()).select_from(source_t)
+        if origin is not None:
+            query = query.where(source_t.c.origin == origin)
+        async with self.db.connect() as conn:
+            return int((await conn.execute(query)).scalar_one())
+
     async def get(self, source_id: int) -> Source | None:
         found = await self._select(select(source_t).where(source_t.c.id == source_id))
         return found[0] if found else None
@@ -98,7 +107,7 @@ class SourceRepository:
                 result = await conn.execute(insert(source_t).values(**values))
                 new_id = result.inserted_primary_key[0]  # type: ignore[index]
         except IntegrityError:
-            raise ConfigError(f"a source with URL {spec.url} already exists") from None
+            raise ConfigError(f"a source with URL {shown_url(spec.url)} already exists") from None
         source = await self.get(int(new_id))
         assert source is not None
         return source

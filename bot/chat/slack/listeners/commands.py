@@ -55,6 +55,7 @@ def context_of(body: dict[str, Any]) -> CommandContext:
         user_id=str(body.get("user_id") or ""),
         user_name=str(body.get("user_name") or ""),
         channel_name=str(body.get("channel_name") or "") or None,
+        workspace=str(body.get("team_id") or ""),
     )
 
 
