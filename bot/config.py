@@ -238,9 +238,16 @@ class CountdownConfig(_Strict):
         return self.after, self.before
 
 
+def default_parse_workers() -> int:
+    """Processes that parse and classify large poll cycles: 0 on one core, else up to 2."""
+    cores = os.cpu_count() or 1
+    return 0 if cores < 2 else min(2, cores)
+
+
 class PollConfig(_Strict):
     concurrency: int = Field(default=32, ge=1, le=512)
     per_host: int = Field(default=4, ge=1, le=64)
+    workers: int = Field(default_factory=lambda: default_parse_workers(), ge=0, le=16)
     deadline: int = 20
     max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
 

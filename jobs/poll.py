@@ -1,10 +1,24 @@
-"""One poll cycle: fetch -> parse -> normalise -> identify -> classify -> group -> store -> route.
+"""Polling: fetch -> ``bot.domain.ingest`` (parse ... route) -> one transaction -> results.
 
-Per source, everything it produces (new items, their stories, the delivery intents they
-cause, the source's new fetch state) is committed in one transaction, so an alert is never
-lost nor an item stored without its alerts. A failing source becomes a failed
-``SourceResult`` and never delays or breaks the others: fetches run concurrently, and each
-result is processed as soon as it arrives.
+The shell around the pure ingest step (``bot.domain.ingest``). A :class:`Poller` owns one
+fetcher, the CPU stage (inline or worker processes, ``jobs.cpu``) and the open-stories view,
+and runs a pipeline in three stages joined by queues:
+
+1. fetch: each source is fetched as soon as it is started (the fetcher bounds concurrency
+   overall and per host); its outcome is queued the moment it arrives;
+2. prepare: whatever outcomes are waiting are taken together, their sources' known identity
+   keys loaded in one query, and parsing/classification started (in worker processes for
+   large groups);
+3. decide + commit: in arrival order, story assignment and routing (the one place that
+   updates the open-stories view), then one transaction for the whole group: items, stories,
+   delivery intents and fetch states together (the outbox guarantee).
+
+Isolation: whatever goes wrong with one source (a fetch, a hostile feed that makes the parser
+raise anything, a worker dying, a database error on its rows) becomes that source's recorded
+error with backoff; the other sources go on. There is no cycle barrier: ``poll_due`` starts
+every due source and waits for them (``poll --once``), while ``run`` calls :meth:`Poller.tick`
+every few seconds, which starts the sources that came due and returns at once, so a slow
+source delays nobody.
 
 The first successful poll of a source is its baseline: items are stored, nothing is alerted.
 """
@@ -17,33 +31,24 @@ import logging
 import random
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.domain.codec import message_to_dict
-from bot.domain.engagements import extract_engagements
 from bot.domain.errors import ParseError
-from bot.domain.identity import dedupe_batch, identities_of
-from bot.domain.models import (
-    Channel,
-    FetchOutcome,
-    FetchState,
-    Item,
-    ParsedEntry,
-    Source,
-    Story,
-    Subscription,
+from bot.domain.ingest import (
+    IngestBatch,
+    Judge,
+    OpenStories,
+    Prepared,
+    Routes,
+    decide,
+    failed_batch,
+    not_modified_batch,
 )
-from bot.domain.normalize import clean_text, normalize_entry
-from bot.domain.parse import parse_feed
-from bot.domain.polling import next_poll_at
-from bot.domain.render import render_alert, render_burst_summary
-from bot.domain.route import DeliveryIntent, burst_summary_intent, cap_burst, route_item
-from bot.domain.stories import StoryIndex, fingerprint
-from bot.domain.storyline import extend_story, open_story
-from bot.domain.views import AlertView
-from storage.repos.items import IngestBatch, PendingDelivery
+from bot.domain.models import FetchOutcome, Item, Source
+from bot.domain.stories import StoryIndex
+from jobs.cpu import CpuStage, WorkerDied
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -52,7 +57,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STORY_WINDOW = timedelta(days=4)
-FULL_TEXT_MAX = 20_000  # characters of an entry's text that classification reads
+VIEW_MAX_AGE = timedelta(seconds=30)  # open stories and routes are reloaded this often
+GROUP_MAX = 128  # sources prepared and committed together at most
 
 
 @dataclass(frozen=True)
@@ -102,60 +108,329 @@ class PollSummary:
 
 
 Progress = Callable[[int, int, SourceResult], None]
+Routing = Routes  # the name the demo uses
 
 
-@dataclass
-class Routing:
-    """What routing needs about channels, loaded once per cycle."""
-
-    channels: list[Channel]
-    subscriptions: list[Subscription]
-    burst_limit: int
+def judge_of(app: App) -> Judge:
+    return Judge(app.taxonomy, app.classifier)
 
 
-class StateBuffer:
-    """Fetch states of sources that brought nothing new (not modified, failed), saved
-    ``size`` at a time in one transaction instead of one transaction each.
-
-    A crash loses at most the unsaved states: those sources are simply polled again.
-    """
-
-    def __init__(self, app: App, size: int = 100) -> None:
-        self.app = app
-        self.size = size
-        self.pending: list[tuple[int, FetchState]] = []
-
-    async def add(self, source_id: int, state: FetchState) -> None:
-        self.pending.append((source_id, state))
-        if len(self.pending) >= self.size:
-            await self.flush()
-
-    async def flush(self) -> None:
-        pending, self.pending = self.pending, []
-        await self.app.store.sources.save_states(pending)
-
-
-async def _save_state(
-    app: App, source_id: int, state: FetchState, states: StateBuffer | None
-) -> None:
-    if states is None:
-        await app.store.sources.save_state(source_id, state)
-    else:
-        await states.add(source_id, state)
+async def load_routes(app: App) -> Routes:
+    return Routes(
+        channels=await app.store.channels.all(),
+        subscriptions=await app.store.channels.subscriptions(),
+        burst_limit=app.settings.file.alerts_per_channel_per_poll,
+    )
 
 
 class StoryWindow:
-    """The recent-stories index, restored from the database at the start of a cycle."""
+    """Loads the open-stories view (recent stories, their index, channels already alerted)."""
 
-    def __init__(self, index: StoryIndex, stories: dict[str, Story]) -> None:
-        self.index = index
-        self.stories = stories
-
-    @classmethod
-    async def load(cls, app: App, now: datetime) -> StoryWindow:
+    @staticmethod
+    async def load(app: App, now: datetime) -> OpenStories:
         recent = await app.store.stories.recent_fingerprints(now - STORY_WINDOW)
         index = StoryIndex.restore([(s.key, fp) for s, fp in recent if fp])
-        return cls(index, {s.key: s for s, _ in recent})
+        stories = {s.key: s for s, _ in recent}
+        alerted = await app.store.ingest.alerted_channels(stories)
+        return OpenStories(index, stories, {k: v for k, v in alerted.items() if v})
+
+
+# --------------------------------------------------------------------------- poller
+
+
+@dataclass
+class _Job:
+    source: Source
+    now: datetime
+    done: asyncio.Future[SourceResult]
+    outcome: FetchOutcome | None = None
+
+
+class Poller:
+    """Polls sources through the fetch -> prepare -> commit pipeline (module docstring)."""
+
+    def __init__(self, app: App, *, workers: int | None = None, pool_min: int = 32) -> None:
+        self.app = app
+        poll = app.settings.file.poll
+        count = poll.workers if workers is None else workers
+        self.cpu = CpuStage(
+            judge_of(app),
+            workers=count,
+            taxonomy_path=app.settings.file.taxonomy,
+            pool_min=pool_min,
+        )
+        self._fetcher: Fetcher | None = None
+        self._fetched: asyncio.Queue[_Job] = asyncio.Queue()
+        self._prepared: asyncio.Queue[tuple[list[_Job], list[Any]]] = asyncio.Queue(maxsize=2)
+        self._stages: list[asyncio.Task[None]] = []
+        self._fetches: set[asyncio.Task[None]] = set()
+        self._in_flight: set[int] = set()
+        self._view: OpenStories | None = None
+        self._routes: Routes | None = None
+        self._view_at: datetime | None = None
+        self.finished: list[SourceResult] = []  # for ``tick`` callers; drained by them
+
+    async def __aenter__(self) -> Poller:
+        self._fetcher = await self.app.fetcher().__aenter__()
+        self._stages = [
+            asyncio.create_task(self._prepare_stage()),
+            asyncio.create_task(self._commit_stage()),
+        ]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        for task in [*self._fetches, *self._stages]:
+            task.cancel()
+        await asyncio.gather(*self._fetches, *self._stages, return_exceptions=True)
+        self._stages, self._fetches = [], set()
+        if self._fetcher is not None:
+            await self._fetcher.aclose()
+            self._fetcher = None
+        self.cpu.close()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    def start(self, source: Source, now: datetime) -> asyncio.Future[SourceResult] | None:
+        """Fetch and ingest ``source``; None when it is already in flight."""
+        if source.id in self._in_flight:
+            return None
+        self._in_flight.add(source.id)
+        job = _Job(source, now, asyncio.get_running_loop().create_future())
+        task = asyncio.create_task(self._fetch(job))
+        self._fetches.add(task)
+        task.add_done_callback(self._fetches.discard)
+        return job.done
+
+    async def tick(self) -> int:
+        """Start the sources that are due and not in flight; returns how many started."""
+        now = self.app.now()
+        started = 0
+        for source in await self.app.store.sources.claim_due(now):
+            if self.start(source, now) is not None:
+                started += 1
+        return started
+
+    async def poll(
+        self, sources: Sequence[Source], now: datetime, progress: Progress | None = None
+    ) -> list[SourceResult]:
+        """Poll ``sources`` and wait for all of them; results in completion order."""
+        if len(sources) >= self.cpu.pool_min:
+            self.cpu.start()  # workers start up while the first fetches run
+        futures = [f for s in sources if (f := self.start(s, now)) is not None]
+        results: list[SourceResult] = []
+        for done in asyncio.as_completed(futures):
+            result = await done
+            results.append(result)
+            if progress:
+                progress(len(results), len(futures), result)
+        return results
+
+    # ----------------------------------------------------------------- stage 1: fetch
+
+    async def _fetch(self, job: _Job) -> None:
+        assert self._fetcher is not None
+        source = job.source
+        try:
+            job.outcome = await self._fetcher.fetch(
+                source.url, etag=source.state.etag, last_modified=source.state.last_modified
+            )
+        except Exception as exc:  # the fetcher words its own failures; this is the rest
+            log.exception("fetching source %s failed unexpectedly", source.id)
+            job.outcome = FetchOutcome(url=source.url, ok=False, error=_unexpected(exc))
+        await self._fetched.put(job)
+
+    # ----------------------------------------------------------------- stage 2: prepare
+
+    async def _prepare_stage(self) -> None:
+        while True:
+            jobs = [await self._fetched.get()]
+            while len(jobs) < GROUP_MAX and not self._fetched.empty():
+                jobs.append(self._fetched.get_nowait())
+            try:
+                work = await self._start_prepare(jobs)
+            except Exception as exc:  # e.g. the database is unreachable
+                log.exception("preparing %d source(s) failed", len(jobs))
+                work = [exc] * len(jobs)
+            await self._prepared.put((jobs, work))
+
+    async def _start_prepare(self, jobs: list[_Job]) -> list[Any]:
+        """Per job: None (nothing to parse), or a Future/Prepared/exception."""
+        parse = [j for j in jobs if _has_body(j.outcome)]
+        known = await self.app.store.ingest.known_identities_of(j.source.id for j in parse)
+        pooled = self.cpu.want_pool(len(parse))
+        work: list[Any] = []
+        for job in jobs:
+            if not _has_body(job.outcome):
+                work.append(None)
+                continue
+            assert job.outcome is not None
+            ids = frozenset(known.get(job.source.id, ()))
+            if pooled:
+                coro = self.cpu.prepare_in_pool(job.source, job.outcome, ids, job.now)
+                work.append(asyncio.ensure_future(coro))
+            else:
+                work.append(_Deferred(job, ids))
+        return work
+
+    # ----------------------------------------------------------------- stage 3: commit
+
+    async def _commit_stage(self) -> None:
+        while True:
+            jobs, work = await self._prepared.get()
+            try:
+                results = await self._decide_and_commit(jobs, work)
+            except Exception as exc:
+                log.exception("ingesting %d source(s) failed", len(jobs))
+                results = [await self._fail_alone(j, _unexpected(exc)) for j in jobs]
+            for job, result in zip(jobs, results, strict=True):
+                self._finish(job, result)
+
+    async def _decide_and_commit(self, jobs: list[_Job], work: list[Any]) -> list[SourceResult]:
+        view, routes = self._view, self._routes
+        if any(w is not None for w in work):  # something to group and route
+            view, routes = await self._current_view(max(j.now for j in jobs))
+        batches: list[IngestBatch] = []
+        for job, w in zip(jobs, work, strict=True):
+            batches.append(await self._decide(job, w, view, routes))
+        try:
+            inserted = await self.app.store.ingest.commit_many(batches)
+        except Exception:
+            log.exception("committing %d source(s) together failed; one at a time", len(jobs))
+            self._view = None  # the view holds uncommitted stories: reload it
+            return [await self._commit_alone(j, b) for j, b in zip(jobs, batches, strict=True)]
+        results = []
+        for job, batch, new in zip(jobs, batches, inserted, strict=True):
+            results.append(await self._after_commit(job, batch, new))
+        return results
+
+    async def _decide(
+        self, job: _Job, work: Any, view: OpenStories | None, routes: Routes | None
+    ) -> IngestBatch:
+        source, outcome, now = job.source, job.outcome, job.now
+        assert outcome is not None
+        jitter = random.random()
+        if not outcome.ok:
+            error = outcome.error or "fetch failed"
+            return failed_batch(source, error, outcome, now, jitter=jitter)
+        if work is None:
+            return not_modified_batch(source, outcome, now, jitter=jitter)
+        assert view is not None and routes is not None
+        try:
+            prepared: Prepared = await work if isinstance(work, asyncio.Future) else work.run(self)
+            return decide(
+                source,
+                outcome,
+                prepared,
+                view,
+                routes,
+                now,
+                labels=self.app.taxonomy.label,
+                jitter=jitter,
+                nonce=str(random.random()),
+            )
+        except ParseError as exc:
+            return failed_batch(source, str(exc), outcome, now, jitter=jitter)
+        except Exception as exc:  # hostile input: any error is this source's failure only
+            if not isinstance(exc, WorkerDied):
+                log.warning("source %s (%s): %s", source.id, source.name, _unexpected(exc))
+            return failed_batch(source, _unexpected(exc), outcome, now, jitter=jitter)
+
+    async def _commit_alone(self, job: _Job, batch: IngestBatch) -> SourceResult:
+        try:
+            (new,) = await self.app.store.ingest.commit_many([batch])
+        except Exception as exc:
+            log.exception("committing source %s failed", job.source.id)
+            return await self._fail_alone(job, f"could not store its items ({_unexpected(exc)})")
+        return await self._after_commit(job, batch, new)
+
+    async def _fail_alone(self, job: _Job, error: str) -> SourceResult:
+        batch = failed_batch(job.source, error, job.outcome, job.now, jitter=random.random())
+        try:
+            await self.app.store.sources.save_states([(job.source.id, batch.state)])
+        except Exception:
+            log.exception("saving the state of source %s failed", job.source.id)
+        return self._count(job.source, batch, [])
+
+    async def _after_commit(self, job: _Job, batch: IngestBatch, new: list[Item]) -> SourceResult:
+        relevant = [i for i in new if i.relevant]
+        if relevant and not batch.baseline:
+            try:
+                await _propose_events(self.app, relevant, job.now)
+            except Exception:
+                log.exception("proposing events from source %s failed", job.source.id)
+        return self._count(job.source, batch, new)
+
+    def _count(self, source: Source, batch: IngestBatch, new: list[Item]) -> SourceResult:
+        metrics = self.app.metrics
+        metrics.inc("uschina_bot_source_fetches_total", result=batch.status)
+        if batch.status == "failed":
+            log.info("source %s (%s) failed: %s", source.id, source.name, batch.error)
+            return SourceResult(source.id, source.name, "failed", error=batch.error)
+        if batch.status == "not_modified":
+            return SourceResult(source.id, source.name, "not_modified")
+        relevant = sum(i.relevant for i in new)
+        metrics.inc("uschina_bot_items_stored_total", len(new))
+        metrics.inc("uschina_bot_relevant_items_total", relevant)
+        return SourceResult(
+            source.id,
+            source.name,
+            "ok",
+            warning=batch.warning,
+            fetched=batch.fetched,
+            new_items=len(new),
+            relevant_items=relevant,
+            deliveries=len(batch.deliveries),
+            baseline=batch.baseline,
+        )
+
+    def _finish(self, job: _Job, result: SourceResult) -> None:
+        self._in_flight.discard(job.source.id)
+        self.finished.append(result)
+        if not job.done.done():
+            job.done.set_result(result)
+
+    async def _current_view(self, now: datetime) -> tuple[OpenStories, Routes]:
+        stale = self._view_at is None or abs(now - self._view_at) >= VIEW_MAX_AGE
+        if self._view is None or self._routes is None or stale:
+            self._view = await StoryWindow.load(self.app, now)
+            self._routes = await load_routes(self.app)
+            self._view_at = now
+        return self._view, self._routes
+
+
+class _Deferred:
+    """A prepare job run inline, when the commit stage reaches it."""
+
+    def __init__(self, job: _Job, known: frozenset[str]) -> None:
+        self.job = job
+        self.known = known
+
+    def run(self, poller: Poller) -> Prepared:
+        assert self.job.outcome is not None
+        return poller.cpu.prepare_inline(
+            self.job.source, self.job.outcome, self.known, self.job.now
+        )
+
+
+def _has_body(outcome: FetchOutcome | None) -> bool:
+    return outcome is not None and outcome.ok and not outcome.not_modified
+
+
+def _unexpected(exc: BaseException) -> str:
+    """One line for a person about an error nobody words better."""
+    if isinstance(exc, WorkerDied):
+        return str(exc)
+    if isinstance(exc, RecursionError):
+        return "the feed is nested too deeply to read"
+    if isinstance(exc, MemoryError):
+        return "the feed is too large to read"
+    detail = str(exc).splitlines()[0][:200] if str(exc) else ""
+    return f"could not process the feed ({type(exc).__name__}{': ' + detail if detail else ''})"
 
 
 # --------------------------------------------------------------------------- cycle
@@ -173,21 +448,28 @@ async def poll_due(
         sources = await app.store.sources.claim_due(now)
     if not sources:
         return summary
-    routing = Routing(
-        channels=await app.store.channels.all(),
-        subscriptions=await app.store.channels.subscriptions(),
-        burst_limit=app.settings.file.alerts_per_channel_per_poll,
-    )
-    window = await StoryWindow.load(app, now)
-    lock = asyncio.Lock()
-    states = StateBuffer(app)
     with _gc_paused():
-        try:
-            await _poll_sources(app, sources, routing, window, now, summary, lock, progress, states)
-        finally:
-            await states.flush()
+        async with Poller(app) as poller:
+            summary.results = await poller.poll(sources, now, progress)
     app.metrics.inc("uschina_bot_polls_total")
     return summary
+
+
+async def process_outcome(
+    app: App,
+    source: Source,
+    outcome: FetchOutcome,
+    routes: Routes,
+    stories: OpenStories,
+    now: datetime,
+) -> SourceResult:
+    """Ingest one fetch outcome inline and commit it (the demo's replay; tests)."""
+    poller = Poller(app, workers=0)
+    poller._view, poller._routes, poller._view_at = stories, routes, now
+    job = _Job(source, now, asyncio.get_running_loop().create_future(), outcome)
+    work = await poller._start_prepare([job])
+    (result,) = await poller._decide_and_commit([job], work)
+    return result
 
 
 @contextmanager
@@ -209,290 +491,12 @@ def _gc_paused() -> Iterator[None]:
         gc.collect(1)
 
 
-async def _poll_sources(
-    app: App,
-    sources: Sequence[Source],
-    routing: Routing,
-    window: StoryWindow,
-    now: datetime,
-    summary: PollSummary,
-    lock: asyncio.Lock,
-    progress: Progress | None,
-    states: StateBuffer,
-) -> None:
-    async with app.fetcher() as fetcher:
-
-        async def one(source: Source) -> SourceResult:
-            outcome = await fetch_source(fetcher, source)
-            async with lock:  # processing is CPU + one transaction; keep the index consistent
-                return await process_outcome(
-                    app, source, outcome, routing, window, now, states=states
-                )
-
-        tasks = [asyncio.create_task(one(s)) for s in sources]
-        for done in asyncio.as_completed(tasks):
-            result = await done
-            summary.results.append(result)
-            if progress:
-                progress(len(summary.results), len(sources), result)
-
-
-async def fetch_source(fetcher: Fetcher, source: Source) -> FetchOutcome:
-    return await fetcher.fetch(
-        source.url, etag=source.state.etag, last_modified=source.state.last_modified
-    )
-
-
-async def process_outcome(
-    app: App,
-    source: Source,
-    outcome: FetchOutcome,
-    routing: Routing,
-    window: StoryWindow,
-    now: datetime,
-    *,
-    states: StateBuffer | None = None,
-) -> SourceResult:
-    """Turn one fetch outcome into stored items, stories and delivery intents.
-
-    With ``states``, the fetch state of a source bringing nothing new (not modified, failed)
-    is buffered there for a batched save; without, it is saved at once."""
-    if not outcome.ok:
-        error = outcome.error or "fetch failed"
-        return await _record_failure(app, source, error, outcome, now, states)
-    if outcome.not_modified:
-        state = _success_state(source, outcome, now, warning=source.state.last_warning)
-        await _save_state(app, source.id, state, states)
-        app.metrics.inc("uschina_bot_source_fetches_total", result="not_modified")
-        return SourceResult(source.id, source.name, "not_modified")
-    try:
-        feed = parse_feed(
-            outcome.body,
-            url=outcome.final_url or source.url,
-            content_type=outcome.headers.get("content-type"),
-            source_type=source.spec.type,
-            selector=source.spec.selector,
-        )
-    except ParseError as exc:
-        return await _record_failure(app, source, str(exc), outcome, now, states)
-    warning = "; ".join(feed.warnings) or None
-    normalized = [
-        (normalize_entry(e, source=source, feed_language=feed.language, now=now), e)
-        for e in feed.entries
-    ]
-    full_texts: dict[str, tuple[str, str]] = {}
-    for normal, entry in normalized:  # stored text is capped; judge the whole entry
-        full_texts.setdefault(normal.key, full_text(normal, entry))
-    items = dedupe_batch([normal for normal, _ in normalized])
-    pairs = [(item, identities_of(item)) for item in items]
-    known = await app.store.ingest.known_identities(source.id, [i for _, ids in pairs for i in ids])
-    fresh = [(item, ids) for item, ids in pairs if not known.intersection(ids)]
-    baseline = not source.state.baseline_done
-    judged = [(judge(app, item, full_texts.get(item.key)), ids) for item, ids in fresh]
-    batch = IngestBatch(
-        source_id=source.id,
-        state=_success_state(source, outcome, now, warning=warning),
-        now=now,
-        items=[],
-        baseline=baseline,
-    )
-    grouped: list[tuple[Item, tuple[str, ...], Story | None, bool]] = []
-    touched: dict[str, Story] = {}
-    for item, ids in judged:
-        if item.relevant:
-            item, story, is_new_story = group(window, item)
-            touched[story.key] = story
-            grouped.append((item, ids, story, is_new_story))
-        else:
-            grouped.append((item, ids, None, False))
-        batch.items.append((item, ids))
-    intents_by_item: list[tuple[Item, list[DeliveryIntent], Story]] = []
-    if not baseline and touched:
-        alerted = await app.store.ingest.alerted_channels(touched)
-        for member, _, member_story, is_new_story in grouped:
-            if member_story is None:
-                continue
-            channels_alerted = alerted.setdefault(member_story.key, set())
-            intents = route_item(
-                member,
-                member_story,
-                is_new_story=is_new_story,
-                channels=routing.channels,
-                subscriptions=routing.subscriptions,
-                alerted_channels=channels_alerted,
-                now=now,
-            )
-            intents_by_item.append((member, intents, touched[member_story.key]))
-            channels_alerted.update(i.channel_id for i in intents if i.kind == "alert")
-    batch.stories = [(s, window.index.story_state(k)) for k, s in touched.items()]
-    batch.deliveries = _deliveries(app, intents_by_item, routing, now)
-    inserted = await app.store.ingest.commit(batch)
-    relevant = [i for i in inserted if i.relevant]
-    if relevant and not baseline:
-        await _propose_events(app, relevant, now)
-    app.metrics.inc("uschina_bot_source_fetches_total", result="ok")
-    app.metrics.inc("uschina_bot_items_stored_total", len(inserted))
-    app.metrics.inc("uschina_bot_relevant_items_total", len(relevant))
-    return SourceResult(
-        source.id,
-        source.name,
-        "ok",
-        warning=warning,
-        fetched=len(items),
-        new_items=len(inserted),
-        relevant_items=len(relevant),
-        deliveries=len(batch.deliveries),
-        baseline=baseline,
-    )
-
-
-def full_text(item: Item, entry: ParsedEntry) -> tuple[str, str]:
-    """The entry's title and summary as plain text without the storage caps of ``item``."""
-    title = clean_text(entry.title, FULL_TEXT_MAX) or item.title
-    return title, clean_text(entry.summary, FULL_TEXT_MAX) or item.summary
-
-
-def judge(app: App, item: Item, text: tuple[str, str] | None = None) -> Item:
-    """Classify an item and, when relevant, extract the engagements it reports.
-
-    ``text`` (title, summary) is the uncapped entry text when known: topics and dates named
-    late in a long article count even though the stored summary is cut short."""
-    title, summary = text or (item.title, item.summary)
-    classification = app.classifier.classify(title, summary)
-    item = replace(item, classification=classification)
-    if classification.relevant:
-        engagements = extract_engagements(title, summary, item.published, app.taxonomy)
-        item = replace(item, engagements=engagements)
-    return item
-
-
-def group(window: StoryWindow, item: Item) -> tuple[Item, Story, bool]:
-    """Assign ``item`` to a story of the window (or a new one); return the updated story."""
-    fp = fingerprint(
-        item.title,
-        item.summary,
-        published=item.published,
-        url=item.url,
-        source=item.source_name,
-        identity=f"{item.source_id}:{item.key}",
-    )
-    key, is_new = window.index.assign(fp)
-    existing = window.stories.get(key)
-    story = open_story(key, item) if existing is None or is_new else extend_story(existing, item)
-    window.stories[key] = story
-    return replace(item, story_key=key), story, is_new
-
-
-def _deliveries(
-    app: App,
-    intents_by_item: Sequence[tuple[Item, list[DeliveryIntent], Story]],
-    routing: Routing,
-    now: datetime,
-) -> list[PendingDelivery]:
-    flat = [(item, intent, story) for item, intents, story in intents_by_item for intent in intents]
-    kept, overflow = cap_burst([i for _, i, _ in flat], routing.burst_limit)
-    kept_ids = {id(i) for i in kept}
-    labels = app.taxonomy.label
-    out: list[PendingDelivery] = []
-    for item, intent, story in flat:
-        if id(intent) not in kept_ids:
-            continue
-        view = AlertView(
-            story=story,
-            item=item,
-            topic_labels=tuple(labels(t) for t in item.topics),
-            outlet_count=max(1, len(story.outlets)),
-            followup=intent.kind == "followup",
-        )
-        out.append(
-            PendingDelivery(
-                channel_id=intent.channel_id,
-                kind=intent.kind,
-                dedupe_key=intent.dedupe_key,
-                payload=message_to_dict(render_alert(view)),
-                story_key=story.key,
-                item_key=item.key,
-                thread_key=story.key,
-            )
-        )
-    names = {c.id: c.name for c in routing.channels}
-    for channel_id, count in overflow.items():
-        topics = sorted(
-            {t for item, i, _ in flat if i.channel_id == channel_id for t in item.topics}
-        )
-        summary = burst_summary_intent(channel_id, f"{now.isoformat()}:{random.random()}")
-        message = render_burst_summary(names.get(channel_id, ""), count, tuple(topics), now)
-        out.append(
-            PendingDelivery(
-                channel_id=channel_id,
-                kind="burst_summary",
-                dedupe_key=summary.dedupe_key,
-                payload=message_to_dict(message),
-            )
-        )
-    return out
-
-
 async def _propose_events(app: App, items: list[Item], now: datetime) -> None:
     try:
         from jobs.countdown import propose_events
     except ImportError:  # pragma: no cover - countdown job absent
         return
     await propose_events(app, items, now)
-
-
-# --------------------------------------------------------------------------- fetch state
-
-
-def _success_state(
-    source: Source, outcome: FetchOutcome, now: datetime, *, warning: str | None
-) -> FetchState:
-    headers = outcome.headers
-    return FetchState(
-        etag=headers.get("etag") or source.state.etag,
-        last_modified=headers.get("last-modified") or source.state.last_modified,
-        last_success=now,
-        last_attempt=now,
-        last_error=None,
-        last_warning=warning,
-        failures=0,
-        next_poll=next_poll_at(
-            now,
-            source.spec.interval_s,
-            retry_after_s=outcome.retry_after_s,
-            max_age_s=outcome.max_age_s,
-            jitter=random.random(),
-        ),
-        baseline_done=True,
-    )
-
-
-async def _record_failure(
-    app: App,
-    source: Source,
-    error: str,
-    outcome: FetchOutcome,
-    now: datetime,
-    states: StateBuffer | None = None,
-) -> SourceResult:
-    failures = source.state.failures + 1
-    state = replace(
-        source.state,
-        last_attempt=now,
-        last_error=error,
-        failures=failures,
-        next_poll=next_poll_at(
-            now,
-            source.spec.interval_s,
-            failures=failures,
-            retry_after_s=outcome.retry_after_s,
-            jitter=random.random(),
-        ),
-    )
-    await _save_state(app, source.id, state, states)
-    app.metrics.inc("uschina_bot_source_fetches_total", result="failed")
-    log.info("source %s (%s) failed: %s", source.id, source.name, error)
-    return SourceResult(source.id, source.name, "failed", error=error)
 
 
 def summary_json(summary: PollSummary) -> dict[str, Any]:

@@ -6,7 +6,8 @@ because APScheduler's default grace of 1 s silently drops a run that starts late
 ===========  ===========================  ==================================================
 job          when                         what
 ===========  ===========================  ==================================================
-poll         every 30 s                   ``jobs.poll.poll_due(app)``, then wake delivery
+poll         every 2 s                    ``Poller.tick``: start the sources that came due
+                                          (never waits for them), report finished ones
 deliver      every 2 s (or woken)         one pass of the outbox worker
 digests      every minute                 ``run_due_digests`` (singleton)
 countdowns   at start, then hourly        ``run_countdowns`` (singleton)
@@ -44,12 +45,13 @@ from bot.domain.schedule import parse_cron, zone
 if TYPE_CHECKING:
     from bot.app import App
     from jobs.deliver import DeliveryWorker
+    from jobs.poll import Poller
 
 log = logging.getLogger(__name__)
 
 SINGLETON_LEASE = "singleton-jobs"
 LEASE_TTL = timedelta(minutes=3)
-POLL_EVERY = timedelta(seconds=30)
+POLL_EVERY = timedelta(seconds=2)
 DELIVER_EVERY = timedelta(seconds=2)
 DIGEST_EVERY = timedelta(minutes=1)
 COUNTDOWN_EVERY = timedelta(hours=1)
@@ -92,6 +94,7 @@ class Scheduler:
                 "misfire_grace_time": DEFAULT_MISFIRE_GRACE_S,
             },
         )
+        self._poller: Poller | None = None
         self.last_runs: dict[str, datetime] = {}
         self.last_errors: dict[str, str] = {}
 
@@ -119,10 +122,14 @@ class Scheduler:
         self.scheduler.start(paused=paused)
 
     async def shutdown(self) -> None:
-        """Stop scheduling; running job bodies are cancelled (the outbox keeps their work)."""
+        """Stop scheduling; running job bodies and fetches in flight are cancelled (the
+        outbox keeps their work; sources in flight are polled again when their claim ends)."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
             await asyncio.sleep(0)  # AsyncIOScheduler applies the shutdown on the loop
+        if self._poller is not None:
+            poller, self._poller = self._poller, None
+            await poller.aclose()
 
     @property
     def running(self) -> bool:
@@ -217,11 +224,20 @@ class Scheduler:
         return result
 
     async def poll_tick(self) -> None:
-        async def body() -> None:
-            from jobs.poll import poll_due
+        """Start the due sources (each is fetched and ingested on its own; a slow one holds
+        back nobody) and log the ones that finished since the last tick."""
 
-            summary = await poll_due(self.app)
+        async def body() -> None:
+            from jobs.poll import Poller, PollSummary
+
+            if self._poller is None:
+                self._poller = await Poller(self.app).__aenter__()
+            poller = self._poller
+            await poller.tick()
+            summary = PollSummary(started=self.app.now(), results=poller.finished)
+            poller.finished = []
             if summary.results:
+                self.app.metrics.inc("uschina_bot_polls_total")
                 log.info("poll: %s", summary.line())
                 baselined = sum(r.baseline for r in summary.results)
                 if baselined:
@@ -231,7 +247,7 @@ class Scheduler:
                         "(see the current picture with: uschina-bot status)",
                         baselined,
                     )
-            self.wake_delivery()
+                self.wake_delivery()
 
         await self._guarded("poll", body)
 

@@ -20,7 +20,7 @@ Endpoints besides ``/feeds/<i>`` (class constants hold the paths):
 ``/redirect-to?url=URL``; ``/big`` and ``/big-chunked`` 50 MB bodies; ``/gzip-bomb``;
 ``/gzip-gzip`` ("Content-Encoding: gzip, gzip"); ``/gzip-feed`` and ``/deflate-feed`` (valid,
 compressed); ``/html`` (a page, not a feed); ``/malformed``; ``/garbage``; ``/empty``;
-``/xxe``; ``/billion-laughs``.
+``/xxe``; ``/billion-laughs``; ``/deep-json`` (a JSON Feed whose items are 50,000 nested arrays).
 """
 
 from __future__ import annotations
@@ -330,6 +330,12 @@ NON_FEED_HTML = (
     b"<body><h1>News</h1><p>Welcome.</p></body></html>"
 )
 GARBAGE = bytes(range(256)) * 4
+DEEP_JSON = (
+    b'{"version": "https://jsonfeed.org/version/1.1", "title": "deep", "items": '
+    + b"[" * 50_000
+    + b"]" * 50_000
+    + b"}"
+)
 
 
 # --------------------------------------------------------------------------- request log
@@ -390,6 +396,7 @@ class FeedServer:
     EMPTY = "/empty"
     XXE = "/xxe"
     BILLION_LAUGHS = "/billion-laughs"
+    DEEP_JSON = "/deep-json"
 
     def __init__(
         self,
@@ -643,6 +650,8 @@ class FeedServer:
         if path == self.DEFLATE_FEED:
             body = zlib.compress(self.feeds[0].body)
             return _Response(200, [xml, ("Content-Encoding", "deflate")], body)
+        if path == self.DEEP_JSON:
+            return _Response(200, [("Content-Type", CONTENT_TYPES["json"])], DEEP_JSON)
         table = {
             self.HTML: NON_FEED_HTML,
             self.MALFORMED: MALFORMED_XML,

@@ -1,4 +1,5 @@
-"""Sources with nothing new (304, failures) have their fetch state saved in batches."""
+"""Fetch states are written with the group commit: once per source per poll, every outcome
+(new items, 304, failure) in the same kind of multi-source transaction."""
 
 from __future__ import annotations
 
@@ -11,24 +12,25 @@ from feedserver import FeedServer
 
 from bot.app import build_app
 from bot.config import FileConfig, Settings, SourceConfig
-from bot.domain.models import FetchState
+from bot.domain.ingest import IngestBatch
+from bot.domain.models import Item
 from jobs.poll import poll_due
-from storage.repos.sources import SourceRepository
+from storage.repos.items import IngestRepository
 
 START = datetime(2024, 9, 2, 12, 0, tzinfo=UTC)
 
 
-async def test_unchanged_and_failed_sources_are_saved_in_one_batch(
+async def test_every_outcome_saves_its_state_once_per_poll(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls: list[list[tuple[int, FetchState]]] = []
-    original = SourceRepository.save_states
+    calls: list[list[tuple[int, str]]] = []
+    original = IngestRepository.commit_many
 
-    async def spy(self: SourceRepository, states: list[tuple[int, FetchState]]) -> None:
-        calls.append(list(states))
-        await original(self, states)
+    async def spy(self: IngestRepository, batches: list[IngestBatch]) -> list[list[Item]]:
+        calls.append([(b.source_id, b.status) for b in batches])
+        return await original(self, batches)
 
-    monkeypatch.setattr(SourceRepository, "save_states", spy)
+    monkeypatch.setattr(IngestRepository, "commit_many", spy)
     with FeedServer(n_feeds=3, items_per_feed=4) as server:
         sources = [
             SourceConfig.model_validate(
@@ -47,11 +49,15 @@ async def test_unchanged_and_failed_sources_are_saved_in_one_batch(
         try:
             first = await poll_due(app, all_sources=True)
             assert (first.ok, first.failed) == (3, 1)
-            assert [len(c) for c in calls] == [1]  # only the failure waited for the batch
+            first_writes = sorted(st for c in calls for _, st in c)
+            assert first_writes == ["failed", "ok", "ok", "ok"]  # each source once
             now[0] = START + timedelta(hours=1)
             second = await poll_due(app, all_sources=True)
             assert second.new_items == 0 and second.failed == 1
-            assert [len(c) for c in calls] == [1, 4]  # three 304s and the failure, together
+            second_writes = sorted(st for c in calls for _, st in c)[4:]
+            writes = sorted(st for c in calls for _, st in c)
+            assert writes.count("not_modified") == 3 and writes.count("failed") == 2
+            assert len(writes) == 8 and second_writes
             stored = {s.spec.name: s.state for s in await app.store.sources.all()}
         finally:
             await app.close()

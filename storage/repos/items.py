@@ -1,33 +1,36 @@
 """Items, their identities and topics, and the stories they form.
 
-Write path (``IngestRepository.commit``): one transaction per source batch inserts the new
-items, their identity keys and topic rows, upserts their stories, enqueues the delivery
-intents that came from them, and saves the source's fetch state. Either all of it lands or
-none of it does, so a crash can neither lose an alert nor store an item without its alerts.
+Write path (``IngestRepository.commit_many``): one transaction for many source batches
+inserts the new items, their identity keys and topic rows, upserts their stories, enqueues
+the delivery intents that came from them, and saves the sources' fetch states, one
+executemany per table. Either all of it lands or none of it does, so a crash can neither lose
+an alert nor store an item without its alerts. ``commit`` is the one-batch case.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, Table, delete, func, select, text, update
+from sqlalchemy import RowMapping, Table, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.domain.ingest import IngestBatch, PendingDelivery
 from bot.domain.models import (
     Classification,
     Engagement,
     EventDate,
-    FetchState,
     Item,
     Story,
 )
 from storage.db import Database
 from storage.repos.sources import state_values
 from storage.tables import delivery_t, identity_t, item_t, item_topic_t, source_t, story_t
+
+__all__ = ["IngestBatch", "IngestRepository", "ItemRepository", "PendingDelivery"]
 
 # --------------------------------------------------------------------------- mapping
 
@@ -167,36 +170,6 @@ def dialect_insert(conn: AsyncConnection, table: Table) -> Any:
 # --------------------------------------------------------------------------- write path
 
 
-@dataclass
-class PendingDelivery:
-    """A delivery to enqueue with a batch; ``item_key`` is resolved to the stored item id."""
-
-    channel_id: int
-    kind: str
-    dedupe_key: str
-    payload: dict[str, Any]
-    story_key: str | None = None
-    item_key: str | None = None
-    thread_key: str | None = None
-    countdown_id: int | None = None
-
-
-@dataclass
-class IngestBatch:
-    """Everything one source's poll writes, committed atomically.
-
-    ``items`` pairs each new item with all its identity keys (primary first).
-    """
-
-    source_id: int
-    state: FetchState
-    now: datetime
-    items: list[tuple[Item, tuple[str, ...]]] = field(default_factory=list)
-    stories: list[tuple[Story, dict[str, Any]]] = field(default_factory=list)
-    deliveries: list[PendingDelivery] = field(default_factory=list)
-    baseline: bool = False
-
-
 class IngestRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -216,50 +189,89 @@ class IngestRepository:
                 found.update(result.scalars().all())
         return found
 
+    async def known_identities_of(self, source_ids: Iterable[int]) -> dict[int, set[str]]:
+        """All stored identity keys of each of ``source_ids`` (one query per 500 sources)."""
+        wanted = sorted(set(source_ids))
+        found: dict[int, set[str]] = {sid: set() for sid in wanted}
+        if not wanted:
+            return found
+        async with self.db.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                result = await conn.execute(
+                    select(identity_t.c.source_id, identity_t.c.identity).where(
+                        identity_t.c.source_id.in_(wanted[start : start + 500])
+                    )
+                )
+                for source_id, identity in result.all():
+                    found[source_id].add(identity)
+        return found
+
     async def commit(self, batch: IngestBatch) -> list[Item]:
         """Write ``batch`` in one transaction; return the items actually inserted (with ids)."""
+        return (await self.commit_many([batch]))[0]
+
+    async def commit_many(self, batches: Sequence[IngestBatch]) -> list[list[Item]]:
+        """Write ``batches`` (distinct sources) in one transaction, one statement per table;
+        return, per batch, the items actually inserted (with ids)."""
+        if not batches:
+            return []
         async with self.db.connect() as conn:
-            inserted = await self._insert_items(conn, batch)
-            await self._upsert_stories(conn, batch.stories)
-            await self._enqueue(conn, batch, {i.key: i.id for i in inserted})
-            await conn.execute(
-                update(source_t)
-                .where(source_t.c.id == batch.source_id)
-                .values(
-                    **state_values(batch.state),
-                    item_count=source_t.c.item_count + len(inserted),
-                )
-            )
+            inserted = await self._insert_items(conn, batches)
+            await self._upsert_stories(conn, [s for b in batches for s in b.stories])
+            await self._enqueue(conn, batches, inserted)
+            await self._save_states(conn, batches, inserted)
         return inserted
 
-    async def _insert_items(self, conn: AsyncConnection, batch: IngestBatch) -> list[Item]:
-        if not batch.items:
-            return []
-        rows = [item_values(item, baseline=batch.baseline) for item, _ in batch.items]
+    async def _save_states(
+        self, conn: AsyncConnection, batches: Sequence[IngestBatch], inserted: list[list[Item]]
+    ) -> None:
+        rows = [
+            {"source_id": b.source_id, "added": len(new), **state_values(b.state)}
+            for b, new in zip(batches, inserted, strict=True)
+        ]
+        values: dict[str, Any] = {
+            k: bindparam(k) for k in rows[0] if k not in ("source_id", "added")
+        }
+        await conn.execute(
+            update(source_t)
+            .where(source_t.c.id == bindparam("source_id"))
+            .values(**values, item_count=source_t.c.item_count + bindparam("added")),
+            rows,
+        )
+
+    async def _insert_items(
+        self, conn: AsyncConnection, batches: Sequence[IngestBatch]
+    ) -> list[list[Item]]:
+        rows = [item_values(item, baseline=b.baseline) for b in batches for item, _ in b.items]
+        if not rows:
+            return [[] for _ in batches]
         stmt = (
             dialect_insert(conn, item_t)
             .on_conflict_do_nothing(index_elements=["source_id", "key"])
-            .returning(item_t.c.id, item_t.c.key)
+            .returning(item_t.c.id, item_t.c.source_id, item_t.c.key)
         )
         result = await conn.execute(stmt, rows)
-        ids = {key: item_id for item_id, key in result.all()}
-        inserted: list[Item] = []
+        ids = {(source_id, key): item_id for item_id, source_id, key in result.all()}
+        out: list[list[Item]] = []
         identity_rows: list[dict[str, Any]] = []
         topic_rows: list[dict[str, Any]] = []
-        for item, identities in batch.items:
-            item_id = ids.get(item.key)
-            if item_id is None:
-                continue
-            inserted.append(replace(item, id=item_id))
-            identity_rows.extend(
-                {"source_id": item.source_id, "identity": ident, "item_id": item_id}
-                for ident in dict.fromkeys(identities)
-            )
-            if item.relevant:
-                topic_rows.extend(
-                    {"item_id": item_id, "topic": t, "published": item.published}
-                    for t in item.topics
+        for batch in batches:
+            inserted: list[Item] = []
+            for item, identities in batch.items:
+                item_id = ids.get((item.source_id, item.key))
+                if item_id is None:
+                    continue
+                inserted.append(replace(item, id=item_id))
+                identity_rows.extend(
+                    {"source_id": item.source_id, "identity": ident, "item_id": item_id}
+                    for ident in dict.fromkeys(identities)
                 )
+                if item.relevant:
+                    topic_rows.extend(
+                        {"item_id": item_id, "topic": t, "published": item.published}
+                        for t in item.topics
+                    )
+            out.append(inserted)
         if identity_rows:
             await conn.execute(
                 dialect_insert(conn, identity_t).on_conflict_do_nothing(), identity_rows
@@ -268,14 +280,22 @@ class IngestRepository:
             await conn.execute(
                 dialect_insert(conn, item_topic_t).on_conflict_do_nothing(), topic_rows
             )
-        return inserted
+        return out
 
     async def _upsert_stories(
         self, conn: AsyncConnection, stories: Sequence[tuple[Story, dict[str, Any]]]
     ) -> None:
-        """Insert or update ``stories``: one executemany when their keys are distinct (the
-        poller's case), else one statement per story, in order."""
-        rows = [story_values(story, fingerprint) for story, fingerprint in stories]
+        """Insert or update ``stories`` in one executemany. A key repeated in ``stories`` is
+        written as if each state were upserted in order: the last state, with the first
+        one's ``first_seen`` (an update never changes ``first_seen``)."""
+        by_key: dict[str, dict[str, Any]] = {}
+        for story, fingerprint in stories:
+            row = story_values(story, fingerprint)
+            first = by_key.get(story.key)
+            if first is not None:  # as if inserted first, then updated by the later state
+                row["first_seen"] = first["first_seen"]
+            by_key[story.key] = row
+        rows = list(by_key.values())
         if not rows:
             return
         stmt = dialect_insert(conn, story_t)
@@ -283,33 +303,35 @@ class IngestRepository:
             index_elements=["key"],
             set_={k: stmt.excluded[k] for k in rows[0] if k not in ("key", "first_seen")},
         )
-        if len({row["key"] for row in rows}) == len(rows):
-            await conn.execute(stmt, rows)
-            return
-        for row in rows:
-            await conn.execute(stmt, [row])
+        await conn.execute(stmt, rows)
 
     async def _enqueue(
-        self, conn: AsyncConnection, batch: IngestBatch, item_ids: Mapping[str, int | None]
+        self,
+        conn: AsyncConnection,
+        batches: Sequence[IngestBatch],
+        inserted: Sequence[Sequence[Item]],
     ) -> None:
-        rows = [
-            {
-                "channel_id": d.channel_id,
-                "kind": d.kind,
-                "dedupe_key": d.dedupe_key,
-                "story_key": d.story_key,
-                "item_id": item_ids.get(d.item_key) if d.item_key else None,
-                "countdown_id": d.countdown_id,
-                "thread_key": d.thread_key,
-                "payload": d.payload,
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": batch.now,
-                "created_at": batch.now,
-            }
-            for d in batch.deliveries
-            if d.item_key is None or item_ids.get(d.item_key) is not None
-        ]
+        rows: list[dict[str, Any]] = []
+        for batch, new in zip(batches, inserted, strict=True):
+            item_ids: Mapping[str, int | None] = {i.key: i.id for i in new}
+            rows.extend(
+                {
+                    "channel_id": d.channel_id,
+                    "kind": d.kind,
+                    "dedupe_key": d.dedupe_key,
+                    "story_key": d.story_key,
+                    "item_id": item_ids.get(d.item_key) if d.item_key else None,
+                    "countdown_id": d.countdown_id,
+                    "thread_key": d.thread_key,
+                    "payload": d.payload,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": batch.now,
+                    "created_at": batch.now,
+                }
+                for d in batch.deliveries
+                if d.item_key is None or item_ids.get(d.item_key) is not None
+            )
         if rows:
             await conn.execute(
                 dialect_insert(conn, delivery_t).on_conflict_do_nothing(

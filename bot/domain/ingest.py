@@ -1,0 +1,427 @@
+"""Ingest decisions: one fetch outcome plus what is known becomes an :class:`IngestBatch`.
+
+Pure (no I/O; ``now``, the poll jitter and the cycle nonce are passed in). Two halves, so the
+CPU-heavy one can run in worker processes:
+
+- :func:`prepare` -- bytes to judged items: parse, normalise, dedupe, drop known identities,
+  classify, extract engagements, story fingerprints. Depends only on its arguments and the
+  taxonomy; its result crosses process boundaries as plain data.
+- :func:`decide` -- prepared items to a batch: story assignment in the open-stories view,
+  routing, rendering, the source's new fetch state. Must run in one place, in order, because
+  it updates the view.
+
+:func:`ingest` runs both. :func:`failed_batch` and :func:`not_modified_batch` cover outcomes
+with nothing to parse. The shell commits a batch in one transaction (items, stories and their
+delivery intents together: the outbox guarantee); when a commit fails it must reload the
+open-stories view, which already holds the batch's stories and alerts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Literal
+
+from bot.domain.classify import Classifier
+from bot.domain.codec import message_to_dict
+from bot.domain.engagements import extract_engagements
+from bot.domain.identity import dedupe_batch, identities_of
+from bot.domain.models import (
+    Channel,
+    FetchOutcome,
+    FetchState,
+    Item,
+    ParsedEntry,
+    Source,
+    Story,
+    Subscription,
+)
+from bot.domain.normalize import clean_text, normalize_entry
+from bot.domain.parse import parse_feed
+from bot.domain.polling import next_poll_at
+from bot.domain.render import render_alert, render_burst_summary
+from bot.domain.route import DeliveryIntent, burst_summary_intent, cap_burst, route_item
+from bot.domain.stories import StoryIndex, fingerprint
+from bot.domain.storyline import extend_story, open_story
+from bot.domain.taxonomy import Taxonomy
+from bot.domain.views import AlertView
+
+FULL_TEXT_MAX = 20_000  # characters of an entry's text that classification reads
+
+Status = Literal["ok", "not_modified", "failed"]
+Fingerprint = dict[str, Any]
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass
+class PendingDelivery:
+    """A delivery to enqueue with a batch; ``item_key`` is resolved to the stored item id."""
+
+    channel_id: int
+    kind: str
+    dedupe_key: str
+    payload: dict[str, Any]
+    story_key: str | None = None
+    item_key: str | None = None
+    thread_key: str | None = None
+    countdown_id: int | None = None
+
+
+@dataclass
+class IngestBatch:
+    """Everything one source's poll writes, committed atomically.
+
+    ``items`` pairs each new item with all its identity keys (primary first); ``stories``
+    pairs each touched story with its index state. ``status``/``error``/``warning``/
+    ``fetched`` describe the outcome for metrics and the poll summary.
+    """
+
+    source_id: int
+    state: FetchState
+    now: datetime
+    items: list[tuple[Item, tuple[str, ...]]] = field(default_factory=list)
+    stories: list[tuple[Story, dict[str, Any]]] = field(default_factory=list)
+    deliveries: list[PendingDelivery] = field(default_factory=list)
+    baseline: bool = False
+    status: Status = "ok"
+    error: str | None = None
+    warning: str | None = None
+    fetched: int = 0
+
+
+@dataclass(frozen=True)
+class Judged:
+    """One fresh item, classified, with its identity keys and (relevant only) fingerprint."""
+
+    item: Item
+    identities: tuple[str, ...]
+    fingerprint: Fingerprint | None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The CPU stage's result for one source: fresh judged items in feed order."""
+
+    items: tuple[Judged, ...]
+    warning: str | None
+    fetched: int
+
+
+@dataclass(frozen=True)
+class Routes:
+    """What routing needs about channels."""
+
+    channels: Sequence[Channel]
+    subscriptions: Sequence[Subscription]
+    burst_limit: int
+
+
+class OpenStories:
+    """The open-stories view: the story index, the stories it holds, and for each story the
+    channels that already have an alert for it. :func:`decide` updates all three."""
+
+    def __init__(
+        self,
+        index: StoryIndex,
+        stories: dict[str, Story],
+        alerted: dict[str, set[int]] | None = None,
+    ) -> None:
+        self.index = index
+        self.stories = stories
+        self.alerted = alerted if alerted is not None else {}
+
+    def note_alerts(self, batch: IngestBatch) -> None:
+        """Record the alerts ``batch`` enqueues (a batch that fails to commit invalidates the
+        whole view: the shell reloads it)."""
+        for d in batch.deliveries:
+            if d.kind == "alert" and d.story_key:
+                self.alerted.setdefault(d.story_key, set()).add(d.channel_id)
+
+
+class Judge:
+    """Classification and engagement extraction with one taxonomy."""
+
+    def __init__(self, taxonomy: Taxonomy, classifier: Classifier | None = None) -> None:
+        self.taxonomy = taxonomy
+        self.classifier = classifier or Classifier(taxonomy)
+
+    def __call__(self, item: Item, text: tuple[str, str] | None = None) -> Item:
+        """Classify ``item`` and, when relevant, extract the engagements it reports.
+
+        ``text`` (title, summary) is the uncapped entry text when known: topics and dates
+        named late in a long article count even though the stored summary is cut short."""
+        title, summary = text or (item.title, item.summary)
+        classification = self.classifier.classify(title, summary)
+        item = replace(item, classification=classification)
+        if classification.relevant:
+            engagements = extract_engagements(title, summary, item.published, self.taxonomy)
+            item = replace(item, engagements=engagements)
+        return item
+
+
+# --------------------------------------------------------------------------- prepare
+
+
+def full_text(item: Item, entry: ParsedEntry) -> tuple[str, str]:
+    """The entry's title and summary as plain text without the storage caps of ``item``."""
+    title = clean_text(entry.title, FULL_TEXT_MAX) or item.title
+    return title, clean_text(entry.summary, FULL_TEXT_MAX) or item.summary
+
+
+def item_fingerprint(item: Item) -> Fingerprint:
+    return fingerprint(
+        item.title,
+        item.summary,
+        published=item.published,
+        url=item.url,
+        source=item.source_name,
+        identity=f"{item.source_id}:{item.key}",
+    )
+
+
+def prepare(
+    source: Source,
+    outcome: FetchOutcome,
+    known: Callable[[str], bool] | set[str] | frozenset[str],
+    now: datetime,
+    judge: Callable[[Item, tuple[str, str] | None], Item],
+) -> Prepared:
+    """Parse ``outcome.body`` and judge the items not yet stored for ``source``.
+
+    ``known`` holds (or answers for) the identity keys already stored for the source; an item
+    sharing any of them is dropped. Raises ``ParseError`` for a feed that cannot be read (and
+    may raise anything on hostile input: callers isolate it per source)."""
+    is_known = known if callable(known) else known.__contains__
+    feed = parse_feed(
+        outcome.body,
+        url=outcome.final_url or source.url,
+        content_type=outcome.headers.get("content-type"),
+        source_type=source.spec.type,
+        selector=source.spec.selector,
+    )
+    normalized = [
+        (normalize_entry(e, source=source, feed_language=feed.language, now=now), e)
+        for e in feed.entries
+    ]
+    full_texts: dict[str, tuple[str, str]] = {}
+    for normal, entry in normalized:  # stored text is capped; judge the whole entry
+        full_texts.setdefault(normal.key, full_text(normal, entry))
+    items = dedupe_batch([normal for normal, _ in normalized])
+    judged: list[Judged] = []
+    for item in items:
+        ids = identities_of(item)
+        if any(is_known(i) for i in ids):
+            continue
+        item = judge(item, full_texts.get(item.key))
+        judged.append(Judged(item, ids, item_fingerprint(item) if item.relevant else None))
+    return Prepared(tuple(judged), "; ".join(feed.warnings) or None, len(items))
+
+
+# --------------------------------------------------------------------------- decide
+
+
+def success_state(
+    source: Source, outcome: FetchOutcome, now: datetime, *, warning: str | None, jitter: float
+) -> FetchState:
+    headers = outcome.headers
+    return FetchState(
+        etag=headers.get("etag") or source.state.etag,
+        last_modified=headers.get("last-modified") or source.state.last_modified,
+        last_success=now,
+        last_attempt=now,
+        last_error=None,
+        last_warning=warning,
+        failures=0,
+        next_poll=next_poll_at(
+            now,
+            source.spec.interval_s,
+            retry_after_s=outcome.retry_after_s,
+            max_age_s=outcome.max_age_s,
+            jitter=jitter,
+        ),
+        baseline_done=True,
+    )
+
+
+def failed_batch(
+    source: Source, error: str, outcome: FetchOutcome | None, now: datetime, *, jitter: float
+) -> IngestBatch:
+    """A failure: the error is recorded and the next poll backs off exponentially."""
+    failures = source.state.failures + 1
+    state = replace(
+        source.state,
+        last_attempt=now,
+        last_error=error,
+        failures=failures,
+        next_poll=next_poll_at(
+            now,
+            source.spec.interval_s,
+            failures=failures,
+            retry_after_s=outcome.retry_after_s if outcome else None,
+            jitter=jitter,
+        ),
+    )
+    return IngestBatch(source.id, state, now, status="failed", error=error)
+
+
+def not_modified_batch(
+    source: Source, outcome: FetchOutcome, now: datetime, *, jitter: float
+) -> IngestBatch:
+    state = success_state(source, outcome, now, warning=source.state.last_warning, jitter=jitter)
+    return IngestBatch(source.id, state, now, status="not_modified")
+
+
+def decide(
+    source: Source,
+    outcome: FetchOutcome,
+    prepared: Prepared,
+    stories: OpenStories,
+    routes: Routes,
+    now: datetime,
+    *,
+    labels: Callable[[str], str],
+    jitter: float,
+    nonce: str,
+) -> IngestBatch:
+    """Group the prepared items into stories (updating ``stories``), route and render their
+    alerts, and return the batch to commit. The first successful poll of a source is its
+    baseline: items and stories are stored, nothing is routed."""
+    baseline = not source.state.baseline_done
+    batch = IngestBatch(
+        source_id=source.id,
+        state=success_state(source, outcome, now, warning=prepared.warning, jitter=jitter),
+        now=now,
+        baseline=baseline,
+        warning=prepared.warning,
+        fetched=prepared.fetched,
+    )
+    grouped: list[tuple[Item, Story, bool]] = []
+    touched: dict[str, Story] = {}
+    for judged in prepared.items:
+        item = judged.item
+        if item.relevant and judged.fingerprint is not None:
+            item, story, is_new_story = _group(stories, item, judged.fingerprint)
+            touched[story.key] = story
+            grouped.append((item, story, is_new_story))
+        batch.items.append((item, judged.identities))
+    intents_by_item: list[tuple[Item, list[DeliveryIntent], Story]] = []
+    if not baseline and touched:
+        alerted = {k: set(stories.alerted.get(k, ())) for k in touched}
+        for member, member_story, is_new_story in grouped:
+            channels_alerted = alerted[member_story.key]
+            intents = route_item(
+                member,
+                member_story,
+                is_new_story=is_new_story,
+                channels=routes.channels,
+                subscriptions=routes.subscriptions,
+                alerted_channels=channels_alerted,
+                now=now,
+            )
+            intents_by_item.append((member, intents, touched[member_story.key]))
+            channels_alerted.update(i.channel_id for i in intents if i.kind == "alert")
+    batch.stories = [(s, stories.index.story_state(k)) for k, s in touched.items()]
+    batch.deliveries = deliveries(intents_by_item, routes, now, labels=labels, nonce=nonce)
+    stories.note_alerts(batch)
+    return batch
+
+
+def _group(stories: OpenStories, item: Item, fp: Fingerprint) -> tuple[Item, Story, bool]:
+    key, is_new = stories.index.assign(fp)
+    existing = stories.stories.get(key)
+    story = open_story(key, item) if existing is None or is_new else extend_story(existing, item)
+    stories.stories[key] = story
+    return replace(item, story_key=key), story, is_new
+
+
+def deliveries(
+    intents_by_item: Sequence[tuple[Item, list[DeliveryIntent], Story]],
+    routes: Routes,
+    now: datetime,
+    *,
+    labels: Callable[[str], str],
+    nonce: str,
+) -> list[PendingDelivery]:
+    """Rendered deliveries for the intents, at most ``routes.burst_limit`` alerts per channel
+    (the overflow becomes one burst summary per channel, keyed by ``now`` and ``nonce``)."""
+    flat = [(item, intent, story) for item, intents, story in intents_by_item for intent in intents]
+    kept, overflow = cap_burst([i for _, i, _ in flat], routes.burst_limit)
+    kept_ids = {id(i) for i in kept}
+    out: list[PendingDelivery] = []
+    for item, intent, story in flat:
+        if id(intent) not in kept_ids:
+            continue
+        view = AlertView(
+            story=story,
+            item=item,
+            topic_labels=tuple(labels(t) for t in item.topics),
+            outlet_count=max(1, len(story.outlets)),
+            followup=intent.kind == "followup",
+        )
+        out.append(
+            PendingDelivery(
+                channel_id=intent.channel_id,
+                kind=intent.kind,
+                dedupe_key=intent.dedupe_key,
+                payload=message_to_dict(render_alert(view)),
+                story_key=story.key,
+                item_key=item.key,
+                thread_key=story.key,
+            )
+        )
+    names = {c.id: c.name for c in routes.channels}
+    for channel_id, count in overflow.items():
+        topics = sorted(
+            {t for item, i, _ in flat if i.channel_id == channel_id for t in item.topics}
+        )
+        summary = burst_summary_intent(channel_id, f"{now.isoformat()}:{nonce}")
+        message = render_burst_summary(names.get(channel_id, ""), count, tuple(topics), now)
+        out.append(
+            PendingDelivery(
+                channel_id=channel_id,
+                kind="burst_summary",
+                dedupe_key=summary.dedupe_key,
+                payload=message_to_dict(message),
+            )
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- whole
+
+
+def ingest(
+    source: Source,
+    outcome: FetchOutcome,
+    known: set[str] | frozenset[str] | Mapping[str, Any],
+    stories: OpenStories,
+    routes: Routes,
+    now: datetime,
+    *,
+    judge: Callable[[Item, tuple[str, str] | None], Item],
+    labels: Callable[[str], str],
+    jitter: float,
+    nonce: str,
+) -> IngestBatch:
+    """:func:`prepare` then :func:`decide`; failures and 304s become their batches.
+
+    Raises ``ParseError`` (and whatever hostile input provokes) from parsing."""
+    if not outcome.ok:
+        return failed_batch(source, outcome.error or "fetch failed", outcome, now, jitter=jitter)
+    if outcome.not_modified:
+        return not_modified_batch(source, outcome, now, jitter=jitter)
+    prepared = prepare(source, outcome, set(known), now, judge)
+    return decide(
+        source,
+        outcome,
+        prepared,
+        stories,
+        routes,
+        now,
+        labels=labels,
+        jitter=jitter,
+        nonce=nonce,
+    )

@@ -1,0 +1,113 @@
+"""The CPU stage of ingest (``bot.domain.ingest.prepare``), inline or in worker processes.
+
+Parsing, normalising, classifying, engagement extraction and story fingerprints are pure
+functions of a source's bytes, so large cycles run them in a small process pool and the event
+loop (fetching, story assignment, database writes) keeps the main core. Each worker loads the
+taxonomy once, in its initializer; a job carries only one source, its body and its known
+identity keys, and returns plain data.
+
+A worker that dies (or a pool that breaks) fails only the jobs in it: the pool is rebuilt for
+the next ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime
+
+from bot.domain.ingest import Judge, Prepared, prepare
+from bot.domain.models import FetchOutcome, Source
+
+log = logging.getLogger(__name__)
+
+_judge: Judge | None = None
+
+
+def _init_worker(taxonomy_path: str | None) -> None:
+    global _judge
+    from bot.taxonomy_file import load_taxonomy_file
+
+    _judge = Judge(load_taxonomy_file(taxonomy_path))
+
+
+def _prepare_in_worker(
+    source: Source, outcome: FetchOutcome, known: frozenset[str], now: datetime
+) -> Prepared:
+    assert _judge is not None, "worker not initialised"
+    return prepare(source, outcome, known, now, _judge)
+
+
+def _ready() -> bool:
+    return _judge is not None
+
+
+class WorkerDied(Exception):
+    """The worker process running a job died."""
+
+
+class CpuStage:
+    """Runs :func:`prepare` inline (``workers == 0``) or in ``workers`` processes.
+
+    ``pool_min`` is the number of jobs waiting at once from which the pool is worth its
+    start-up; below it, jobs run inline while no pool exists yet.
+    """
+
+    def __init__(
+        self,
+        judge: Judge,
+        *,
+        workers: int,
+        taxonomy_path: str | None,
+        pool_min: int = 16,
+    ) -> None:
+        self.judge = judge
+        self.workers = workers
+        self.taxonomy_path = taxonomy_path
+        self.pool_min = pool_min
+        self._pool: ProcessPoolExecutor | None = None
+
+    def want_pool(self, waiting: int) -> bool:
+        return self.workers > 0 and (self._pool is not None or waiting >= self.pool_min)
+
+    def start(self) -> None:
+        """Start the workers now (they initialise while the first fetches run)."""
+        if self.workers <= 0 or self._pool is not None:
+            return
+        self._pool = ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("forkserver"),
+            initializer=_init_worker,
+            initargs=(self.taxonomy_path,),
+        )
+        for _ in range(self.workers):
+            self._pool.submit(_ready)
+
+    def prepare_inline(
+        self, source: Source, outcome: FetchOutcome, known: frozenset[str], now: datetime
+    ) -> Prepared:
+        return prepare(source, outcome, known, now, self.judge)
+
+    async def prepare_in_pool(
+        self, source: Source, outcome: FetchOutcome, known: frozenset[str], now: datetime
+    ) -> Prepared:
+        self.start()
+        assert self._pool is not None
+        pool = self._pool
+        try:
+            future = pool.submit(_prepare_in_worker, source, outcome, known, now)
+            return await asyncio.wrap_future(future)
+        except BrokenProcessPool:
+            log.warning("a parsing worker died; restarting the workers")
+            if self._pool is pool:
+                self._pool = None
+                pool.shutdown(wait=False, cancel_futures=True)
+            raise WorkerDied("the parsing worker stopped while reading this feed") from None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
