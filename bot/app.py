@@ -118,7 +118,11 @@ async def build_app(
         output=out,
     )
     if sync_config:
-        await sync_config_into_store(app)
+        try:
+            await sync_config_into_store(app)
+        except BaseException:
+            await app.close()
+            raise
     return app
 
 

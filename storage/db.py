@@ -8,7 +8,10 @@ SQLite runs in WAL mode with a busy timeout and foreign keys on.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import os
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -16,8 +19,9 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.errors import StorageError
@@ -52,6 +56,56 @@ def async_url(raw: str) -> URL:
     return url
 
 
+_MEMORY_NAMES = itertools.count(1)
+
+
+def is_memory_sqlite(url: URL) -> bool:
+    """``sqlite://``, ``sqlite:///`` and ``sqlite:///:memory:`` all mean a private in-memory
+    database (one per connection, so a migrated schema would vanish)."""
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def shared_memory_url(url: URL) -> URL:
+    """An in-memory SQLite URL that every connection of this process sees as one database,
+    for as long as one connection stays open."""
+    name = f"file:uschina-bot-memory-{os.getpid()}-{next(_MEMORY_NAMES)}"
+    return url.set(database=name, query={"mode": "memory", "cache": "shared", "uri": "true"})
+
+
+def check_sqlite_directory(url: URL) -> None:
+    """A file database whose directory does not exist gets one clear ``StorageError``."""
+    if url.get_backend_name() != "sqlite" or is_memory_sqlite(url):
+        return
+    database = str(url.database)
+    if database.startswith("file:"):
+        return
+    directory = os.path.dirname(os.path.abspath(database))
+    if not os.path.isdir(directory):
+        raise StorageError(
+            f"DATABASE_URL: the directory {directory} does not exist; create it or point "
+            "DATABASE_URL at an existing one"
+        )
+
+
+def describe_failure(exc: BaseException) -> str | None:
+    """One line for a person about a database failure (disk full, read-only, unreachable),
+    or None when ``exc`` is not a database error."""
+    if not isinstance(exc, SQLAlchemyError | sqlite3.Error):
+        return None
+    orig = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    text = str(orig).splitlines()[0] if str(orig) else type(orig).__name__
+    lowered = text.lower()
+    if "full" in lowered:
+        return f"the database is full ({text}): free disk space, then try again"
+    if "readonly" in lowered or "read-only" in lowered:
+        return f"the database cannot be written ({text}): check the file's permissions"
+    if "unable to open" in lowered:
+        return f"the database file cannot be opened ({text}): check DATABASE_URL"
+    if "no such table" in lowered:
+        return f"the database has no schema ({text}): run 'uschina-bot db upgrade'"
+    return f"database error: {text}"
+
+
 def safe_url(raw: str) -> str:
     """The URL with any password masked, for logs and health output."""
     try:
@@ -77,7 +131,14 @@ class Database:
         self.raw_url = raw_url
         self.url = async_url(raw_url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        check_sqlite_directory(self.url)
         kwargs: dict[str, Any] = {"echo": echo}
+        self.in_memory = is_memory_sqlite(self.url)
+        if self.in_memory:
+            # one connection kept open for the engine's life keeps the schema alive
+            self.url = shared_memory_url(self.url)
+            self.raw_url = self.url.render_as_string(hide_password=False)
+            kwargs["poolclass"] = StaticPool
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 10}
         else:
@@ -118,11 +179,14 @@ class Database:
     async def upgrade(self) -> None:
         """Apply Alembic migrations up to head (idempotent)."""
         try:
+            if self.in_memory:
+                await self.ping()  # open the connection that holds the shared memory database
             await asyncio.to_thread(upgrade_to_head, self.raw_url)
         except StorageError:
             raise
         except Exception as exc:
-            raise StorageError(f"cannot migrate {safe_url(self.raw_url)}: {exc}") from exc
+            problem = describe_failure(exc) or str(exc).splitlines()[0]
+            raise StorageError(f"cannot migrate {safe_url(self.raw_url)}: {problem}") from exc
 
     async def dispose(self) -> None:
         await self.engine.dispose()

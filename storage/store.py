@@ -40,7 +40,11 @@ class Store:
         """Connect to ``url`` and (by default) migrate it to the latest schema."""
         db = Database(url)
         if upgrade:
-            await db.upgrade()
+            try:
+                await db.upgrade()
+            except BaseException:
+                await db.dispose()  # no connection left for a closed event loop to reap
+                raise
         return cls(db)
 
     async def close(self) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any
 
-from bot.domain.errors import ConfigError
+from bot.domain.errors import BotError, ConfigError, StorageError
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -48,9 +48,26 @@ def open_input(path: str) -> IO[str]:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
 
 
+def _text_lines(stream: IO[str]) -> Iterator[tuple[int, str]]:
+    """Numbered lines of ``stream``, decoded one by one as UTF-8 (a leading BOM is dropped) so
+    that bytes that are not UTF-8 give a ``ConfigError`` naming their line, not a traceback."""
+    raw = getattr(stream, "buffer", None)
+    if raw is None:  # an in-memory text stream: already decoded
+        yield from enumerate(stream, start=1)
+        return
+    for number, data in enumerate(raw, start=1):
+        try:
+            yield number, data.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"line {number} is not UTF-8 text (byte 0x{data[exc.start]:02x} at column "
+                f"{exc.start + 1}); save the file as UTF-8"
+            ) from None
+
+
 def read_jsonl(stream: IO[str]) -> Iterator[dict[str, Any]]:
     """Yield JSON objects from a JSON Lines stream; a bad line names its number."""
-    for number, line in enumerate(stream, start=1):
+    for number, line in _text_lines(stream):
         line = line.strip()
         if not line:
             continue
@@ -88,11 +105,19 @@ def with_app(
         kwargs: dict[str, Any] = {"sync_config": sync_config}
         if clock is not None:
             kwargs["clock"] = clock
-        app = await build_app(settings, **kwargs)
         try:
-            return await body(app)
-        finally:
-            await app.close()
+            app = await build_app(settings, **kwargs)
+            try:
+                return await body(app)
+            finally:
+                await app.close()
+        except Exception as exc:
+            from storage.db import describe_failure
+
+            problem = None if isinstance(exc, BotError) else describe_failure(exc)
+            if problem is None:
+                raise
+            raise StorageError(problem) from None
 
     return asyncio.run(main())
 
