@@ -14,12 +14,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from bot.domain import commands as c
 from bot.domain.errors import BotError, CommandError, ConfigError, UnsafeURLError
-from bot.domain.models import Channel, Message, SourceSpec
+from bot.domain.models import Channel, Countdown, Message, SourceSpec
 from bot.domain.render import (
     render_error,
     render_help,
@@ -323,9 +324,12 @@ async def _countdown_list(app: App, cmd: c.CountdownList, ctx: CommandContext) -
 
 async def _countdown_add(app: App, cmd: c.CountdownAdd, ctx: CommandContext) -> Message:
     store, now = app.store, app.now()
-    if cmd.end < local_today(now, app.settings.file.timezone):
+    timezone = app.settings.file.timezone
+    today = local_today(now, timezone)
+    if cmd.end < today:
         raise CommandError(
-            f"{cmd.end.isoformat()} has already passed; give a date from today on.",
+            f"{cmd.end.isoformat()} has already passed (today is {today.isoformat()} in "
+            f"{timezone}); give a date from today on.",
             c.USAGE["countdown"],
         )
     existing = await store.countdowns.by_name(cmd.name)
@@ -362,6 +366,43 @@ async def _countdown_remove(app: App, cmd: c.CountdownRemove, ctx: CommandContex
         raise CommandError(f"There is no countdown #{cmd.id}.", c.USAGE["countdown"])
     await app.store.countdowns.remove(cmd.id)
     return render_ok(f"Countdown #{cmd.id} ({countdown.name}) removed.")
+
+
+async def _countdown_confirm(app: App, cmd: c.CountdownConfirm, ctx: CommandContext) -> Message:
+    from jobs.countdown import confirm_change
+
+    now = app.now()
+    countdown, applied = await confirm_change(app, cmd.id, now, ctx.user_id or None)
+    return render_ok(confirmed_text(countdown, applied, cmd.id, now))
+
+
+def confirmed_text(countdown: Countdown, applied: bool, change_id: int, now: datetime) -> str:
+    """What a person sees after confirming proposed change ``change_id``."""
+    state = (
+        countdown_phrase(countdown, now)
+        if countdown.status == "active"
+        else f"now {countdown.status}"
+    )
+    if applied:
+        return f"Change #{change_id} applied: {countdown.name} (#{countdown.id}) — {state}."
+    return f"Change #{change_id} was already applied: {countdown.name} — {state}."
+
+
+async def _countdown_dismiss(app: App, cmd: c.CountdownDismiss, ctx: CommandContext) -> Message:
+    from jobs.countdown import dismiss_change
+
+    countdown, dismissed = await dismiss_change(app, cmd.id, app.now(), ctx.user_id or None)
+    return render_ok(dismissed_text(countdown, dismissed, cmd.id))
+
+
+def dismissed_text(countdown: Countdown, dismissed: bool, change_id: int) -> str:
+    """What a person sees after dismissing proposed change ``change_id``."""
+    if dismissed:
+        return (
+            f"Change #{change_id} dismissed; {countdown.name} (#{countdown.id}) stays as it is "
+            f"and this change will not be proposed again."
+        )
+    return f"Change #{change_id} is no longer pending; {countdown.name} is unchanged."
 
 
 async def _digest_now(app: App, cmd: c.DigestNow, ctx: CommandContext) -> Message:
@@ -465,6 +506,8 @@ _HANDLERS: dict[type, _Handler] = {
     c.CountdownList: _countdown_list,
     c.CountdownAdd: _countdown_add,
     c.CountdownRemove: _countdown_remove,
+    c.CountdownConfirm: _countdown_confirm,
+    c.CountdownDismiss: _countdown_dismiss,
     c.DigestNow: _digest_now,
     c.DigestDaily: _digest_daily,
     c.DigestWeekly: _digest_weekly,

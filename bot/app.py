@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING
 
-from bot.config import Settings
+from bot.config import CountdownConfig, Settings
 from bot.domain.classify import Classifier
 from bot.domain.ports import Notifier
 from bot.domain.quota import SourceAddQuota
+from bot.domain.schedule import local_today
 from bot.domain.taxonomy import Taxonomy
 from bot.metrics import Metrics
 from storage.store import Store
@@ -179,17 +180,43 @@ async def sync_config_into_store(app: App) -> None:
         if not await store.channels.subscriptions([console.id]):
             await store.channels.subscribe(console.id, ["*"], "both", now=now, origin="console")
     for cd in settings.file.countdowns:
-        if await store.countdowns.by_name(cd.name) is None:
-            start, end = cd.window
-            await store.countdowns.add(
-                name=cd.name,
-                start=start,
-                end=end,
-                tentative=cd.tentative or start != end,
-                where=cd.where,
-                at=cd.at,
-                timezone=cd.timezone or settings.file.timezone,
-                milestones=tuple(cd.milestones or settings.file.milestones),
-                origin="config",
-                now=now,
-            )
+        await _declare_countdown(app, cd)
+
+
+async def _declare_countdown(app: App, cd: CountdownConfig) -> None:
+    """Add a config countdown once (by name) and keep its ``follow_news`` as the file says.
+
+    A countdown whose date is already over when it is first declared (a config file written
+    months ago) is kept and a warning names it; being over, it gets no countdown posts and is
+    listed under Past by ``countdown list``. Nothing is decided from the clock here, so a
+    ``--now`` preview cannot mark a future event past."""
+    store, now, file = app.store, app.now(), app.settings.file
+    start, end = cd.window
+    timezone = cd.timezone or file.timezone
+    existing = await store.countdowns.by_name(cd.name)
+    if existing is not None:
+        if existing.source == "config" and existing.follow_news != cd.follow_news:
+            await store.countdowns.update(existing.id, follow_news=cd.follow_news)
+        return
+    today = local_today(now, timezone)
+    if end < today:
+        log.warning(
+            "config countdowns: '%s' ended on %s, before today (%s); it is kept and listed as "
+            "past. Update its date or remove it from the config file.",
+            cd.name,
+            end.isoformat(),
+            today.isoformat(),
+        )
+    await store.countdowns.add(
+        name=cd.name,
+        start=start,
+        end=end,
+        tentative=cd.tentative or start != end,
+        where=cd.where,
+        at=cd.at,
+        timezone=timezone,
+        milestones=tuple(cd.milestones or file.milestones),
+        origin="config",
+        now=now,
+        follow_news=cd.follow_news,
+    )

@@ -211,6 +211,9 @@ class CountdownConfig(_Strict):
     where: str | None = None
     timezone: str | None = None
     milestones: list[int] | None = None
+    # True: news about this event updates its dates directly; false (default): the news only
+    # proposes changes, which a person confirms or dismisses.
+    follow_news: bool = False
 
     @field_validator("timezone")
     @classmethod

@@ -12,6 +12,13 @@ Once-only rules (all through the outbox's unique dedupe key):
 - an update of a tracked event (confirmed, moved, narrowed, postponed, cancelled, or it took
   place, which retires a tentative countdown):
   ``countdown-update:{c}:{ch}:{what}:{start}:{end}``, posted into the countdown's thread.
+
+Countdowns are their owners': news changes a countdown directly only when it follows the news
+(``follow_news``: created by the bot from the news with "Track this", or opted in in the config
+file). Any other countdown only gets a *proposed* change, recorded once ever per (countdown,
+what, start, end) and posted into the countdown's thread as ``countdown-change:{p}:{ch}``; a
+person confirms it (applied once, however often Confirm is clicked or replayed) or dismisses it
+(never proposed again).
 """
 
 from __future__ import annotations
@@ -24,15 +31,16 @@ from typing import TYPE_CHECKING, Any
 
 from bot.domain.codec import message_to_dict
 from bot.domain.digest import countdown_line
+from bot.domain.errors import CommandError
 from bot.domain.models import Channel, Countdown, Engagement, EventDate, Item, Subscription
-from bot.domain.render import render_countdown, render_proposal
+from bot.domain.render import render_change_proposal, render_countdown, render_proposal
 from bot.domain.schedule import countdown_phrase, due_milestones, is_past, local_today
-from bot.domain.views import ProposalView
+from bot.domain.views import ChangeView, ProposalView
 from jobs.insights import insight_repo
 
 if TYPE_CHECKING:
     from bot.app import App
-    from storage.repos.countdowns import Proposal
+    from storage.repos.countdowns import CountdownChange, Proposal
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +50,8 @@ PAST_NOTICE_DAYS = 3
 SAME_EVENT_DAYS = 45  # proposals of one label starting this close are the same event
 NEAR_WINDOW = timedelta(days=7)  # a tentative event reported this early still counts
 PROPOSAL_MODES = ("realtime", "both")
+DATE_CHANGES = frozenset({"confirmed", "moved", "narrowed"})
+CHANGE_USAGE = "countdown confirm ID | countdown dismiss ID"
 
 
 def thread_key(countdown_id: int) -> str:
@@ -195,6 +205,13 @@ def _day(value: date) -> str:
     return value.strftime("%d %b %Y").lstrip("0")
 
 
+def dates_phrase(start: date, end: date, tentative: bool) -> str:
+    """'on 11 Nov 2024', 'expected on 12 Sep 2024', 'between 1 Sep 2024 and 31 Oct 2024'."""
+    if start == end:
+        return f"{'expected ' if tentative else ''}on {_day(start)}"
+    return f"between {_day(start)} and {_day(end)}"
+
+
 def _window(when: EventDate) -> str:
     if when.start == when.end:
         return f"on {_day(when.start)}"
@@ -238,9 +255,12 @@ async def propose_events(app: App, items: list[Item], now: datetime) -> int:
             label = engagement.label or engagement.kind
             cd = tracked.get(normalize_label(label))
             if cd is not None:
-                updated = await _apply_news(app, cd, engagement, item, now)
-                if updated is not None:
-                    tracked[normalize_label(label)] = updated
+                if cd.follow_news:
+                    updated = await _apply_news(app, cd, engagement, item, now)
+                    if updated is not None:
+                        tracked[normalize_label(label)] = updated
+                        done += 1
+                elif await _propose_change(app, cd, engagement, item, now):
                     done += 1
                 continue
             when = best_date(engagement, today)
@@ -287,12 +307,19 @@ async def propose_events(app: App, items: list[Item], now: datetime) -> int:
 async def _apply_news(
     app: App, cd: Countdown, engagement: Engagement, item: Item, now: datetime
 ) -> Countdown | None:
-    """Update a tracked countdown from news about it and post the change into its thread."""
+    """Update a countdown that follows the news and post the change into its thread."""
     if cd.status != "active":
         return None
     change = detect_change(cd, engagement, now.date(), item.source_name)
     if change is None:
         return None
+    updated = await _apply(app, cd, change, now)
+    log.info("countdown %s (%s) %s by news item %s", cd.id, cd.name, change.what, item.id)
+    return updated
+
+
+async def _apply(app: App, cd: Countdown, change: Change, now: datetime) -> Countdown:
+    """Write ``change`` to the countdown and announce it (once) in every countdown channel."""
     await app.store.countdowns.update(cd.id, **change.values)
     updated = replace(cd, **change.values)
     shown = replace(updated, note=change.note)
@@ -302,5 +329,164 @@ async def _apply_news(
             f"{updated.start.isoformat()}:{updated.end.isoformat()}"
         )
         await _enqueue_countdown(app, channel, shown, now, key, kind="followup")
-    log.info("countdown %s (%s) %s by news item %s", cd.id, cd.name, change.what, item.id)
     return updated
+
+
+# --------------------------------------------------------------------------- proposed changes
+
+
+def _change_record(cd: Countdown, change: Change) -> tuple[date, date, bool]:
+    """The (start, end, tentative) a change is recorded under: the new dates of a date change,
+    the countdown's own for a status change."""
+    if change.what in DATE_CHANGES:
+        return change.values["start"], change.values["end"], bool(change.values["tentative"])
+    return cd.start, cd.end, cd.tentative
+
+
+def change_of(record: CountdownChange) -> Change:
+    """The column values a recorded change writes when it is confirmed."""
+    values: dict[str, Any]
+    if record.what in DATE_CHANGES:
+        values = {"start": record.start, "end": record.end, "tentative": record.tentative}
+    elif record.what == "cancelled":
+        values = {"status": "cancelled"}
+    elif record.what == "happened":
+        values = {"status": "past"}
+    else:
+        values = {"note": record.note}
+    return Change(record.what, values, record.note)
+
+
+def change_view(record: CountdownChange, cd: Countdown) -> ChangeView:
+    return ChangeView(
+        change_id=record.id,
+        countdown_id=cd.id,
+        countdown_name=cd.name,
+        proposal=record.note,
+        current=dates_phrase(cd.start, cd.end, cd.tentative),
+        item_title=record.item_title,
+        item_url=record.item_url,
+    )
+
+
+async def _propose_change(
+    app: App, cd: Countdown, engagement: Engagement, item: Item, now: datetime
+) -> bool:
+    """Offer a change to a countdown a person owns, in its thread; True when newly proposed."""
+    if cd.status != "active":
+        return False
+    change = detect_change(cd, engagement, now.date(), item.source_name)
+    if change is None:
+        return False
+    start, end, tentative = _change_record(cd, change)
+    record = await app.store.countdowns.propose_change(
+        countdown_id=cd.id,
+        what=change.what,
+        start=start,
+        end=end,
+        tentative=tentative,
+        note=change.note,
+        now=now,
+        item_id=item.id,
+        item_title=item.title,
+        item_url=item.url,
+    )
+    if record is None:
+        return False  # proposed before: pending, confirmed or dismissed
+    payload = message_to_dict(render_change_proposal(change_view(record, cd)))
+    for channel in await countdown_channels(app):
+        await _ensure_thread(app, channel, cd, now)
+        await app.store.deliveries.enqueue(
+            channel_id=channel.id,
+            kind="followup",
+            dedupe_key=f"countdown-change:{record.id}:{channel.id}",
+            payload=payload,
+            now=now,
+            thread_key=thread_key(cd.id),
+            countdown_id=cd.id,
+            item_id=item.id,
+        )
+    log.info("countdown %s (%s): news item %s proposes %s", cd.id, cd.name, item.id, change.what)
+    return True
+
+
+async def _ensure_thread(app: App, channel: Channel, cd: Countdown, now: datetime) -> None:
+    """Post the countdown itself first when it has no message in ``channel`` to reply under."""
+    state, _ = await app.store.deliveries.thread_parent(channel.id, thread_key(cd.id))
+    if state == "none":
+        key = f"countdown:{cd.id}:{channel.id}:thread"
+        await _enqueue_countdown(app, channel, cd, now, key, kind="countdown")
+
+
+async def _pending(app: App, change_id: int) -> tuple[CountdownChange, Countdown]:
+    store = app.store
+    record = await store.countdowns.change(change_id)
+    cd = await store.countdowns.get(record.countdown_id) if record else None
+    if record is None or cd is None:
+        raise CommandError(f"There is no proposed change #{change_id}.", CHANGE_USAGE)
+    return record, cd
+
+
+async def confirm_change(
+    app: App, change_id: int, now: datetime, user: str | None = None
+) -> tuple[Countdown, bool]:
+    """Apply a proposed change. Idempotent: only the first confirmation writes (a second
+    click or a replayed request returns the countdown and False). CommandError when the
+    change was dismissed or superseded, or its countdown is gone or no longer active."""
+    record, cd = await _pending(app, change_id)
+    if record.status == "applied":
+        return cd, False
+    if record.status != "proposed":
+        raise CommandError(
+            f"Proposed change #{change_id} was {record.status}; nothing to confirm.", CHANGE_USAGE
+        )
+    if cd.status != "active":
+        raise CommandError(
+            f"Countdown #{cd.id} ({cd.name}) is {cd.status}; the change no longer applies.",
+            CHANGE_USAGE,
+        )
+    if not await app.store.countdowns.decide_change(change_id, "applied", now=now, by=user):
+        return await _after_race(app, change_id, cd)
+    updated = await _apply(app, cd, change_of(record), now)
+    await app.store.countdowns.supersede_changes(cd.id, now=now)
+    log.info("countdown %s (%s) %s: change #%s confirmed", cd.id, cd.name, record.what, change_id)
+    return updated, True
+
+
+async def _after_race(app: App, change_id: int, cd: Countdown) -> tuple[Countdown, bool]:
+    """Another confirmation or dismissal won between our read and our write."""
+    record, current = await _pending(app, change_id)
+    if record.status == "applied":
+        return current, False
+    raise CommandError(
+        f"Proposed change #{change_id} was {record.status}; nothing to confirm.", CHANGE_USAGE
+    )
+
+
+async def dismiss_change(
+    app: App, change_id: int, now: datetime, user: str | None = None
+) -> tuple[Countdown, bool]:
+    """Discard a proposed change (it is never proposed again). Idempotent: dismissing it
+    again returns False; dismissing a change already applied is a CommandError."""
+    record, cd = await _pending(app, change_id)
+    if record.status == "applied":
+        raise CommandError(
+            f"Proposed change #{change_id} was already confirmed; it cannot be dismissed.",
+            CHANGE_USAGE,
+        )
+    if record.status != "proposed":
+        return cd, False
+    dismissed = await app.store.countdowns.decide_change(change_id, "dismissed", now=now, by=user)
+    if dismissed:
+        log.info("countdown %s (%s): change #%s dismissed", cd.id, cd.name, change_id)
+    return cd, dismissed
+
+
+async def pending_changes(app: App) -> list[ChangeView]:
+    """Proposed changes waiting for a decision, for active countdowns, oldest first."""
+    active = {cd.id: cd for cd in await app.store.countdowns.all()}
+    return [
+        change_view(record, active[record.countdown_id])
+        for record in await app.store.countdowns.changes()
+        if record.countdown_id in active
+    ]

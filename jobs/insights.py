@@ -19,6 +19,7 @@ from bot.domain.digest import (
     DIGEST_COUNTDOWNS,
     build_digest,
     chart_png,
+    countdown_line,
     digest_period,
     upcoming_lines,
     weekly_series,
@@ -32,7 +33,7 @@ from bot.domain.render import (
     render_status,
     render_status_detail,
 )
-from bot.domain.schedule import CronSpec, parse_cron
+from bot.domain.schedule import CronSpec, is_past, parse_cron
 from bot.domain.status import (
     TopicActivity,
     build_status,
@@ -105,8 +106,22 @@ async def countdown_lines(app: App, now: datetime) -> tuple[CountdownLine, ...]:
     return upcoming_lines(await app.store.countdowns.all(), now)
 
 
+async def past_lines(app: App, now: datetime) -> tuple[CountdownLine, ...]:
+    """Countdowns that are over as of ``now`` (retired or not yet), most recent first; they
+    are kept until removed."""
+    past = await app.store.countdowns.all(status="past")
+    past += [c for c in await app.store.countdowns.all() if is_past(c, now)]
+    past.sort(key=lambda c: (c.end, c.id), reverse=True)
+    return tuple(countdown_line(c, now) for c in past)
+
+
 async def countdown_list_message(app: App, now: datetime) -> Message:
-    return render_countdown_list(await countdown_lines(app, now))
+    """Upcoming countdowns, the changes the news proposes for them, and past ones."""
+    from jobs.countdown import pending_changes
+
+    return render_countdown_list(
+        await countdown_lines(app, now), await pending_changes(app), await past_lines(app, now)
+    )
 
 
 async def track_proposal(app: App, proposal_id: int, now: datetime, user: str | None) -> Countdown:
@@ -132,6 +147,7 @@ async def track_proposal(app: App, proposal_id: int, now: datetime, user: str | 
             milestones=tuple(app.settings.file.milestones),
             origin="proposal",
             created_by=user,
+            follow_news=True,
         )
     await store.countdowns.mark_tracked(proposal_id, countdown.id)
     return countdown

@@ -209,6 +209,34 @@ class CountdownRow(SQLModel, table=True):
     note: str | None = Field(default=None, sa_type=Text)
     created_by: str | None = None
     created_at: datetime | None = _utc()
+    follow_news: bool = False  # news may change it directly (else it only proposes)
+
+
+class CountdownChangeRow(SQLModel, table=True):
+    """A change the news suggests for a countdown, waiting for a person to confirm it.
+
+    Unique per (countdown, what, start, end): a change that was confirmed or dismissed is
+    never proposed again."""
+
+    __tablename__ = "countdown_change"
+    __table_args__ = (
+        UniqueConstraint("countdown_id", "what", "start", "end", name="uq_countdown_change"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    countdown_id: int = Field(index=True)
+    what: str  # confirmed | moved | narrowed | postponed | cancelled | happened
+    start: date
+    end: date
+    tentative: bool = False
+    note: str = Field(default="", sa_type=Text)
+    status: str = "proposed"  # proposed | applied | dismissed | superseded
+    item_id: int | None = None
+    item_title: str | None = Field(default=None, sa_type=Text)
+    item_url: str | None = Field(default=None, sa_type=Text)
+    decided_by: str | None = None
+    decided_at: datetime | None = _utc()
+    created_at: datetime | None = _utc()
 
 
 class ProposalRow(SQLModel, table=True):
@@ -259,6 +287,7 @@ ALL_TABLES = (
     SubscriptionRow,
     DeliveryRow,
     CountdownRow,
+    CountdownChangeRow,
     ProposalRow,
     ProcessedRequestRow,
     LeaseRow,
@@ -279,6 +308,7 @@ channel_t = table_of(ChannelRow)
 subscription_t = table_of(SubscriptionRow)
 delivery_t = table_of(DeliveryRow)
 countdown_t = table_of(CountdownRow)
+countdown_change_t = table_of(CountdownChangeRow)
 proposal_t = table_of(ProposalRow)
 processed_request_t = table_of(ProcessedRequestRow)
 lease_t = table_of(LeaseRow)

@@ -22,6 +22,7 @@ from bot.domain.models import (
 )
 from bot.domain.views import (
     AlertView,
+    ChangeView,
     CountdownLine,
     DigestSection,
     DigestView,
@@ -158,6 +159,18 @@ def proposal_view() -> ProposalView:
     return ProposalView("Biden–Xi call", "expected in the coming weeks", item(), 42)
 
 
+def change_view() -> ChangeView:
+    return ChangeView(
+        change_id=5,
+        countdown_id=3,
+        countdown_name="Biden–Xi call",
+        proposal="Now expected between 11 Dec 2026 and 15 Jan 2027 (Reuters).",
+        current="between 1 Sep 2024 and 31 Oct 2024",
+        item_title="Biden and Xi expected to speak by phone in the coming weeks",
+        item_url="https://news.example/biden-xi-call",
+    )
+
+
 def source_row() -> SourceRow:
     state = FetchState(last_success=NOW - timedelta(minutes=5))
     spec = SourceSpec("State Dept press releases", "https://state.example/rss", "rss", 600)
@@ -179,6 +192,10 @@ SAMPLES: dict[str, Callable[[], Message]] = {
     "status": lambda: render.render_status(status_view()),
     "status_detail": lambda: render.render_status_detail(status_detail_view()),
     "proposal": lambda: render.render_proposal(proposal_view()),
+    "change_proposal": lambda: render.render_change_proposal(change_view()),
+    "countdown_list_changes": lambda: render.render_countdown_list(
+        (countdown_line(1),), (change_view(),), (countdown_line(2, tentative=True),)
+    ),
     "latest": lambda: render.render_latest((story(1), item()), "Climate", NOW),
     "search": lambda: render.render_search("methane", (story(3),), NOW),
     "topics": lambda: render.render_topics(

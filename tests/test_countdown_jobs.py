@@ -38,13 +38,14 @@ async def add_cop29(store: Store, **kw: object) -> Countdown:
     )
 
 
-async def add_call_window(store: Store) -> Countdown:
+async def add_call_window(store: Store, *, follow_news: bool = False) -> Countdown:
     return await store.countdowns.add(
         name="Biden–Xi call",
         start=date(2024, 9, 1),
         end=date(2024, 10, 31),
         tentative=True,
         now=SEP_1,
+        follow_news=follow_news,
     )
 
 
@@ -221,11 +222,11 @@ async def test_past_dates_and_other_kinds_are_not_proposed(sqlite_store: Store) 
     assert await propose_events(app, [news(1, past), news(2, sanctions)], now) == 0
 
 
-async def test_news_confirms_then_cancels_a_tracked_event(store: Store) -> None:
+async def test_news_confirms_then_cancels_an_event_that_follows_the_news(store: Store) -> None:
     await seed(store)
     app = make_app(store)
     desk = await add_channel(app, "china-desk", ["*"])
-    call = await add_call_window(store)
+    call = await add_call_window(store, follow_news=True)
     now = datetime(2024, 9, 5, 12, 0, tzinfo=UTC)
     confirmed = expected_call(date(2024, 9, 12), date(2024, 9, 12), "exact", "expected")
     assert await propose_events(app, [news(3, confirmed)], now) == 1

@@ -35,6 +35,8 @@ __all__ = [
     "VERBS",
     "Command",
     "CountdownAdd",
+    "CountdownConfirm",
+    "CountdownDismiss",
     "CountdownList",
     "CountdownRemove",
     "DigestDaily",
@@ -176,6 +178,20 @@ class CountdownRemove:
 
 
 @dataclass(frozen=True)
+class CountdownConfirm:
+    """Apply a change the news proposed for a countdown (``id`` of the proposed change)."""
+
+    id: int
+
+
+@dataclass(frozen=True)
+class CountdownDismiss:
+    """Discard a change the news proposed for a countdown (``id`` of the proposed change)."""
+
+    id: int
+
+
+@dataclass(frozen=True)
 class DigestNow:
     pass
 
@@ -230,6 +246,8 @@ Command = (
     | CountdownList
     | CountdownAdd
     | CountdownRemove
+    | CountdownConfirm
+    | CountdownDismiss
     | DigestNow
     | DigestDaily
     | DigestWeekly
@@ -245,6 +263,8 @@ _STATE_CHANGING = (
     Unsubscribe,
     CountdownAdd,
     CountdownRemove,
+    CountdownConfirm,
+    CountdownDismiss,
     DigestDaily,
     DigestWeekly,
     DigestOff,
@@ -274,6 +294,8 @@ _NAMES: dict[type, str] = {
     CountdownList: "countdown list",
     CountdownAdd: "countdown add",
     CountdownRemove: "countdown remove",
+    CountdownConfirm: "countdown confirm",
+    CountdownDismiss: "countdown dismiss",
     DigestNow: "digest now",
     DigestDaily: "digest daily",
     DigestWeekly: "digest weekly",
@@ -300,7 +322,7 @@ USAGE: dict[str, str] = {
     "subscribe": "subscribe TOPIC... [realtime|digest]  ·  subscribe me TOPIC...",
     "unsubscribe": "unsubscribe TOPIC...|all",
     "subscriptions": "subscriptions",
-    "countdown": "countdown [add NAME DATE [tentative] | remove ID]",
+    "countdown": "countdown [add NAME DATE [tentative] | remove ID | confirm ID | dismiss ID]",
     "digest": "digest now | digest daily HH:MM | digest weekly DAY HH:MM | digest off",
     "sources": "sources [add URL | remove ID]",
     "search": "search WORDS [in:TOPIC]",
@@ -319,7 +341,8 @@ HELP_LINES: tuple[str, ...] = (
     "unsubscribe TOPIC...|all — stop topics, or everything",
     "subscriptions — what this channel is subscribed to",
     "countdown — upcoming dated events; countdown add NAME YYYY-MM-DD [tentative], "
-    "a window YYYY-MM-DD..YYYY-MM-DD, countdown remove ID",
+    "a window YYYY-MM-DD..YYYY-MM-DD, countdown remove ID; "
+    "countdown confirm ID | dismiss ID — accept or discard a change the news proposed",
     "digest now | daily HH:MM | weekly DAY HH:MM | off — this channel's digest",
     "sources [add URL | remove ID] — the news sources watched (add/remove: admins)",
     "search WORDS [in:TOPIC] — search stored stories",
@@ -668,10 +691,15 @@ def _parse_countdown(args: Sequence[_Token], topics: TopicResolver) -> Command:
         return _countdown_add(args[1:])
     if not args[0].quoted and action in ("remove", "rm", "delete", "del", "cancel"):
         return CountdownRemove(_one_id(args[1:], "countdown"))
+    if not args[0].quoted and action in ("confirm", "accept", "apply"):
+        return CountdownConfirm(_one_id(args[1:], "countdown"))
+    if not args[0].quoted and action in ("dismiss", "reject", "discard"):
+        return CountdownDismiss(_one_id(args[1:], "countdown"))
     if any(_DATE_START.match(t.text) and not t.quoted for t in args[1:]):
         return _countdown_add(args)  # "countdown COP29 2024-11-11": 'add' left out
     raise _fail(
-        f"Unknown countdown action '{_shown(args[0].text)}': use add or remove.", "countdown"
+        f"Unknown countdown action '{_shown(args[0].text)}': use add, remove, confirm or dismiss.",
+        "countdown",
     )
 
 

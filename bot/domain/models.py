@@ -244,6 +244,7 @@ class Countdown:
     source: str = "config"  # config | command | proposal
     status: str = "active"  # active | past | cancelled
     note: str | None = None
+    follow_news: bool = False  # news may change it directly; otherwise it only proposes
 
 
 # --------------------------------------------------------------------------- neutral messages

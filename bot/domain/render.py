@@ -39,6 +39,7 @@ from bot.domain.models import (
 from bot.domain.source_input import shown_url
 from bot.domain.views import (
     AlertView,
+    ChangeView,
     CountdownLine,
     DigestSection,
     DigestView,
@@ -56,6 +57,7 @@ TITLE_LIMIT = 250
 SUMMARY_LIMIT = 300
 DIGEST_MAX_PER_TOPIC = 8
 LIST_MAX = 25
+PAST_MAX = 5
 BULLET = "• "
 SEP = " · "
 
@@ -396,20 +398,117 @@ def render_countdown(line: CountdownLine) -> Message:
     )
 
 
-def render_countdown_list(lines: Sequence[CountdownLine]) -> Message:
-    """All countdowns, each with its id (for ``countdown remove ID``)."""
-    if not lines:
+def render_countdown_list(
+    lines: Sequence[CountdownLine],
+    changes: Sequence[ChangeView] = (),
+    past: Sequence[CountdownLine] = (),
+) -> Message:
+    """All countdowns, each with its id (for ``countdown remove ID``), then the changes the
+    news proposes for them (with the commands that confirm or dismiss each), then past ones."""
+    if not lines and not changes and not past:
         text = "No countdowns yet. Add one with `countdown add NAME YYYY-MM-DD`."
         return Message(fallback=text, blocks=(Paragraph((Text(text),)),), kind="countdown")
-    rows = [
-        [Text(BULLET), *_countdown_spans(line), Text(f"{SEP}#{line.countdown.id}")]
-        for line in lines[:LIST_MAX]
-    ]
-    blocks: list[Block] = [Header("Countdowns"), _lines_paragraph(rows)]
-    if len(lines) > LIST_MAX:
-        blocks.append(_more_context(len(lines) - LIST_MAX))
-    fallback = ["Countdowns:"] + [f"- {_countdown_plain(x)} #{x.countdown.id}" for x in lines]
+    blocks: list[Block] = [Header("Countdowns")]
+    fallback = ["Countdowns:"]
+    if lines:
+        rows = [
+            [Text(BULLET), *_countdown_spans(line), Text(f"{SEP}#{line.countdown.id}")]
+            for line in lines[:LIST_MAX]
+        ]
+        blocks.append(_lines_paragraph(rows))
+        if len(lines) > LIST_MAX:
+            blocks.append(_more_context(len(lines) - LIST_MAX))
+        fallback += [f"- {_countdown_plain(x)} #{x.countdown.id}" for x in lines]
+    else:
+        blocks.append(Paragraph((Text("No upcoming countdowns."),)))
+        fallback.append("No upcoming countdowns.")
+    if changes:
+        blocks += [Header("Changes proposed by the news"), _changes_paragraph(changes)]
+        fallback.append("Changes proposed by the news:")
+        fallback += [f"- {_change_plain(v)}" for v in changes[:LIST_MAX]]
+    if past:
+        rows = [
+            [Text(BULLET), *_countdown_spans(line), Text(f"{SEP}past{SEP}#{line.countdown.id}")]
+            for line in past[:PAST_MAX]
+        ]
+        blocks += [Header("Past"), _lines_paragraph(rows)]
+        fallback.append("Past:")
+        fallback += [f"- {_countdown_plain(x)} past #{x.countdown.id}" for x in past[:PAST_MAX]]
     return Message(fallback=_fallback(fallback), blocks=tuple(blocks), kind="countdown")
+
+
+def _change_commands(view: ChangeView) -> str:
+    return f"countdown confirm {view.change_id} · countdown dismiss {view.change_id}"
+
+
+def _change_plain(view: ChangeView) -> str:
+    return (
+        f"{clean(view.countdown_name, 120)} #{view.countdown_id}: "
+        f"{clean(view.proposal, 300)} (now: {clean(view.current, 120)}) — "
+        f"{_change_commands(view)}"
+    )
+
+
+def _changes_paragraph(changes: Sequence[ChangeView]) -> Paragraph:
+    rows: list[list[Span]] = []
+    for view in changes[:LIST_MAX]:
+        rows.append(
+            [
+                Text(BULLET),
+                Strong(clean(view.countdown_name, 120)),
+                Text(f" #{view.countdown_id}: {clean(view.proposal, 300)}"),
+                Text(f" (now: {clean(view.current, 120)}){SEP}"),
+                Strong(f"countdown confirm {view.change_id}"),
+                Text(SEP),
+                Strong(f"countdown dismiss {view.change_id}"),
+            ]
+        )
+    return _lines_paragraph(rows)
+
+
+def render_change_proposal(view: ChangeView) -> Message:
+    """A change the news suggests for a countdown, posted in the countdown's thread with
+    Confirm / Dismiss buttons and the equivalent commands (platforms without buttons)."""
+    name = clean(view.countdown_name, 120)
+    proposal = clean(view.proposal, 300)
+    current = clean(view.current, 120)
+    blocks: list[Block] = [
+        Paragraph(
+            (
+                Text("📝 The news suggests a change to "),
+                Strong(name),
+                Text(f" (#{view.countdown_id}): {proposal}"),
+            )
+        ),
+        Context((Text(f"Now: {current}. Nothing changes until someone confirms."),)),
+    ]
+    if view.item_url:
+        blocks.append(
+            Context((Text("From "), _title_link(view.item_url, view.item_title or view.item_url)))
+        )
+    blocks += [
+        Actions(
+            (
+                Button("Confirm", "confirm_change", value=str(view.change_id), style="primary"),
+                Button("Dismiss", "dismiss_change", value=str(view.change_id)),
+            )
+        ),
+        Context(
+            (
+                Text("Or send "),
+                Strong(f"countdown confirm {view.change_id}"),
+                Text(" or "),
+                Strong(f"countdown dismiss {view.change_id}"),
+            )
+        ),
+    ]
+    fallback = [
+        f"The news suggests a change to {name} (#{view.countdown_id}): {proposal}",
+        f"Now: {current}. Nothing changes until someone confirms.",
+        f"Confirm: countdown confirm {view.change_id} · Dismiss: countdown dismiss "
+        f"{view.change_id}",
+    ]
+    return Message(fallback=_fallback(fallback), blocks=tuple(blocks), kind="proposal")
 
 
 # --------------------------------------------------------------------------- status
@@ -686,6 +785,7 @@ __all__ = [
     "clean",
     "render_alert",
     "render_burst_summary",
+    "render_change_proposal",
     "render_countdown",
     "render_countdown_list",
     "render_digest",

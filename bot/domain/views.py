@@ -31,6 +31,22 @@ class AlertView:
 
 
 @dataclass(frozen=True)
+class ChangeView:
+    """A change the news suggests for a person's countdown, waiting for Confirm or Dismiss.
+
+    ``proposal`` says what would change ("Now expected between 11 Dec 2026 and 15 Jan 2027
+    (Reuters)."), ``current`` what the countdown says today."""
+
+    change_id: int
+    countdown_id: int
+    countdown_name: str
+    proposal: str
+    current: str
+    item_title: str | None = None
+    item_url: str | None = None
+
+
+@dataclass(frozen=True)
 class CountdownLine:
     """A countdown with its day count (``None`` for a window not yet open) and a ready phrase."""
 

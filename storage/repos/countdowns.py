@@ -10,7 +10,7 @@ from sqlalchemy import RowMapping, delete, insert, select, update
 from bot.domain.models import Countdown
 from storage.db import Database
 from storage.repos.items import dialect_insert
-from storage.tables import countdown_t, proposal_t
+from storage.tables import countdown_change_t, countdown_t, proposal_t
 
 
 def to_countdown(row: RowMapping) -> Countdown:
@@ -27,6 +27,7 @@ def to_countdown(row: RowMapping) -> Countdown:
         source=row["origin"],
         status=row["status"],
         note=row["note"],
+        follow_news=bool(row["follow_news"]),
     )
 
 
@@ -56,6 +57,41 @@ def to_proposal(row: RowMapping) -> Proposal:
         item_id=row["item_id"],
         story_key=row["story_key"],
         countdown_id=row["countdown_id"],
+    )
+
+
+@dataclass(frozen=True)
+class CountdownChange:
+    """A change the news suggests for a countdown (see ``CountdownChangeRow``)."""
+
+    id: int
+    countdown_id: int
+    what: str
+    start: date
+    end: date
+    tentative: bool
+    note: str
+    status: str
+    item_id: int | None = None
+    item_title: str | None = None
+    item_url: str | None = None
+    decided_by: str | None = None
+
+
+def to_change(row: RowMapping) -> CountdownChange:
+    return CountdownChange(
+        id=row["id"],
+        countdown_id=row["countdown_id"],
+        what=row["what"],
+        start=row["start"],
+        end=row["end"],
+        tentative=bool(row["tentative"]),
+        note=row["note"],
+        status=row["status"],
+        item_id=row["item_id"],
+        item_title=row["item_title"],
+        item_url=row["item_url"],
+        decided_by=row["decided_by"],
     )
 
 
@@ -95,6 +131,8 @@ class CountdownRepository:
         origin: str = "command",
         created_by: str | None = None,
         note: str | None = None,
+        follow_news: bool = False,
+        status: str = "active",
     ) -> Countdown:
         async with self.db.connect() as conn:
             result = await conn.execute(
@@ -108,8 +146,9 @@ class CountdownRepository:
                     timezone=timezone,
                     milestones=list(milestones),
                     origin=origin,
-                    status="active",
+                    status=status,
                     note=note,
+                    follow_news=follow_news,
                     created_by=created_by,
                     created_at=now,
                 )
@@ -152,6 +191,92 @@ class CountdownRepository:
                     .where(countdown_t.c.origin != "config")
                 )
         return bool(result.rowcount)
+
+    # ----------------------------------------------------------------- proposed changes
+
+    async def propose_change(
+        self,
+        *,
+        countdown_id: int,
+        what: str,
+        start: date,
+        end: date,
+        tentative: bool,
+        note: str,
+        now: datetime,
+        item_id: int | None = None,
+        item_title: str | None = None,
+        item_url: str | None = None,
+    ) -> CountdownChange | None:
+        """Record a change the news suggests, once ever per (countdown, what, start, end);
+        None when it was already proposed (whether pending, applied or dismissed)."""
+        async with self.db.connect() as conn:
+            result = await conn.execute(
+                dialect_insert(conn, countdown_change_t)
+                .values(
+                    countdown_id=countdown_id,
+                    what=what,
+                    start=start,
+                    end=end,
+                    tentative=tentative,
+                    note=note,
+                    status="proposed",
+                    item_id=item_id,
+                    item_title=item_title,
+                    item_url=item_url,
+                    created_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["countdown_id", "what", "start", "end"])
+                .returning(countdown_change_t.c.id)
+            )
+            new_id = result.scalar()
+        return await self.change(int(new_id)) if new_id is not None else None
+
+    async def change(self, change_id: int) -> CountdownChange | None:
+        async with self.db.connect() as conn:
+            row = (
+                (
+                    await conn.execute(
+                        select(countdown_change_t).where(countdown_change_t.c.id == change_id)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        return to_change(row) if row else None
+
+    async def changes(self, *, status: str | None = "proposed") -> list[CountdownChange]:
+        query = select(countdown_change_t).order_by(countdown_change_t.c.id)
+        if status:
+            query = query.where(countdown_change_t.c.status == status)
+        async with self.db.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [to_change(r) for r in rows]
+
+    async def decide_change(
+        self, change_id: int, status: str, *, now: datetime, by: str | None = None
+    ) -> bool:
+        """Move a pending change to ``status`` (applied | dismissed | superseded). True only
+        for the one call that made the move: a replay or a second click gets False."""
+        async with self.db.connect() as conn:
+            result = await conn.execute(
+                update(countdown_change_t)
+                .where(countdown_change_t.c.id == change_id)
+                .where(countdown_change_t.c.status == "proposed")
+                .values(status=status, decided_by=by, decided_at=now)
+            )
+        return bool(result.rowcount)
+
+    async def supersede_changes(self, countdown_id: int, *, now: datetime) -> int:
+        """Retire every still-pending change of a countdown (after another one was applied)."""
+        async with self.db.connect() as conn:
+            result = await conn.execute(
+                update(countdown_change_t)
+                .where(countdown_change_t.c.countdown_id == countdown_id)
+                .where(countdown_change_t.c.status == "proposed")
+                .values(status="superseded", decided_at=now)
+            )
+        return int(result.rowcount or 0)
 
     # ----------------------------------------------------------------- proposals
 
@@ -204,6 +329,17 @@ class CountdownRepository:
         async with self.db.connect() as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [to_proposal(r) for r in rows]
+
+    async def dismiss_proposal(self, proposal_id: int) -> bool:
+        """Mark a detected event dismissed (it is not offered again); False if not pending."""
+        async with self.db.connect() as conn:
+            result = await conn.execute(
+                update(proposal_t)
+                .where(proposal_t.c.id == proposal_id)
+                .where(proposal_t.c.status == "proposed")
+                .values(status="dismissed")
+            )
+        return bool(result.rowcount)
 
     async def mark_tracked(self, proposal_id: int, countdown_id: int) -> None:
         async with self.db.connect() as conn:

@@ -1,5 +1,6 @@
 """Buttons: Subscribe here / Mute 24h / Open on alerts, Track this / Dismiss on detected events,
-and the App Home's subscribe and unsubscribe buttons.
+Confirm / Dismiss on changes the news proposes for a countdown, and the App Home's subscribe
+and unsubscribe buttons.
 
 Every handler acknowledges first, then acts; values come from our own messages but are
 validated anyway. Answers to message buttons are ephemeral (``respond``); Home buttons
@@ -129,7 +130,23 @@ def register(bolt: AsyncApp, app: App, publisher: HomePublisher) -> None:
     @bolt.action("dismiss_proposal")
     async def on_dismiss(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
+        value = _value(body)
+        if _ID.fullmatch(value):
+            await app.store.countdowns.dismiss_proposal(int(value))
         await _answer(respond, body, render_ok("Dismissed; it will not be tracked."))
+
+    @bolt.action(re.compile(r"^(confirm|dismiss)_change$"))
+    async def on_change(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        value = _value(body)
+        if not _ID.fullmatch(value):
+            await _answer(respond, body, render_error("That change is no longer pending."))
+            return
+        action = str(((body.get("actions") or [{}])[0]).get("action_id") or "")
+        verb = "confirm" if action == "confirm_change" else "dismiss"
+        await _answer(
+            respond, body, await execute(app, f"countdown {verb} {value}", _context(body))
+        )
 
     @bolt.action("open_story")
     async def on_open(ack: AsyncAck) -> None:
