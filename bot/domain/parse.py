@@ -2,7 +2,8 @@
 
 Fast path: lxml for RSS 0.9x/1.0 (RDF)/2.0 and Atom, ``json`` for JSON Feed 1.0/1.1, and
 lxml.html + a CSS selector for HTML listing pages. feedparser (given bytes only, never a URL
-or path) is the fallback for XML the fast path cannot read.
+or path) is the fallback for XML the fast path cannot read. Bytes are re-encoded to UTF-8
+and repaired first (``feed_bytes``); RSS/Atom trees are read by ``feed_xml``.
 
 Invariants:
 - the XML parser never loads DTDs, never expands entities, never touches the network and
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin
@@ -26,24 +26,29 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from bot.domain.errors import ParseError
+from bot.domain.feed_bytes import repair_markup, to_utf8
+from bot.domain.feed_entries import (
+    MAX_ENTRIES,
+    finish_feed,
+    join_url,
+    make_entry,
+    with_warnings,
+)
+from bot.domain.feed_xml import READERS
 from bot.domain.models import ParsedEntry, ParsedFeed
 from bot.domain.normalize import parse_date
 
-NOT_A_FEED_HTML = "the page is HTML, not a feed; set type: html and a selector"
-MAX_ENTRIES = 5000
+__all__ = ["MAX_ENTRIES", "NOT_A_FEED_HTML", "check_selector", "join_url", "parse_feed"]
 
-ATOM = "http://www.w3.org/2005/Atom"
-ATOM03 = "http://purl.org/atom/ns#"
-RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-DC = "http://purl.org/dc/elements/1.1/"
-CONTENT = "http://purl.org/rss/1.0/modules/content/"
-XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+NOT_A_FEED_HTML = "the page is HTML, not a feed; set type: html and a selector"
 
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
 
 
 def _xml_parser() -> etree.XMLParser:
+    """The strict-but-recovering reader for documents already re-encoded as UTF-8."""
     return etree.XMLParser(
+        encoding="utf-8",
         resolve_entities=False,
         no_network=True,
         huge_tree=False,
@@ -54,35 +59,6 @@ def _xml_parser() -> etree.XMLParser:
         remove_pis=True,
         strip_cdata=True,
     )
-
-
-def _local(tag: Any) -> str:
-    """Local name of an element tag (``{ns}name`` -> ``name``); "" for comments/entities."""
-    if not isinstance(tag, str):
-        return ""
-    return tag.rpartition("}")[2] if tag[0] == "{" else tag
-
-
-def _ns(tag: str) -> str:
-    return tag[1 : tag.index("}")] if tag[:1] == "{" else ""
-
-
-def join_url(base: str, href: str) -> str:
-    """``urljoin`` with a fast path for absolute and root-relative links (the common cases)."""
-    if href.startswith(("http://", "https://")):
-        return href
-    if href[:1] == "/" and href[1:2] != "/" and "/." not in href:
-        scheme, sep, rest = base.partition("://")
-        if sep and scheme in ("http", "https"):
-            return f"{scheme}://{rest.split('/', 1)[0].split('?', 1)[0].split('#', 1)[0]}{href}"
-    return urljoin(base, href)
-
-
-def _text(element: etree._Element) -> str:
-    """All text inside ``element`` (child markup of e.g. xhtml content flattened)."""
-    if len(element):
-        return "".join(element.itertext())
-    return element.text or ""
 
 
 # --------------------------------------------------------------------------- entry point
@@ -96,20 +72,26 @@ def parse_feed(
     source_type: str = "auto",
     selector: str | None = None,
 ) -> ParsedFeed:
-    """Read a feed (RSS, Atom, RDF, JSON Feed) or an HTML listing page (with ``selector``)."""
-    head = body[:2048].lstrip(b"\xef\xbb\xbf \t\r\n")
+    """Read a feed (RSS, Atom, RDF, JSON Feed) or an HTML listing page (with ``selector``).
+
+    ``content_type`` is the HTTP header: its charset decides the encoding (see
+    ``feed_bytes``)."""
+    if not body.lstrip(b"\xef\xbb\xbf \t\r\n"):
+        raise ParseError("the response is empty")
+    data = to_utf8(body, content_type).data
+    head = data[:2048].lstrip(b" \t\r\n")
     if not head:
         raise ParseError("the response is empty")
-    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if b"\x00" in head:
         raise ParseError("the response is binary data, not a feed")
     kind = _sniff(head, content_type, source_type)
     if kind == "json":
-        return parse_json_feed(body, url=url)
+        return parse_json_feed(data, url=url)
     if kind == "html":
         if not selector:
             raise ParseError(_html_not_feed_message(body, url, content_type))
         return parse_html_page(body, url=url, selector=selector, content_type=content_type)
-    return _parse_xml_feed(body, url=url, content_type=content_type)
+    return _parse_xml_feed(data, body, url=url, content_type=content_type)
 
 
 def _sniff(head: bytes, content_type: str | None, source_type: str) -> str:
@@ -153,10 +135,12 @@ def _html_not_feed_message(body: bytes, url: str, content_type: str | None) -> s
 # --------------------------------------------------------------------------- XML feeds
 
 
-def _parse_xml_feed(body: bytes, *, url: str, content_type: str | None) -> ParsedFeed:
+def _parse_xml_feed(data: bytes, body: bytes, *, url: str, content_type: str | None) -> ParsedFeed:
+    """``data`` (UTF-8, from ``body``) read by the fast path; feedparser reads ``body`` when
+    the fast path finds no feed in it."""
     parser = _xml_parser()
     try:
-        root = etree.fromstring(body, parser=parser, base_url=None)
+        root = etree.fromstring(repair_markup(data), parser=parser, base_url=None)
     except (etree.XMLSyntaxError, ValueError):
         root = None
     warnings: list[str] = []
@@ -168,248 +152,12 @@ def _parse_xml_feed(body: bytes, *, url: str, content_type: str | None) -> Parse
             "read as much as possible"
         )
     if root is not None and isinstance(root.tag, str):
-        reader = _READERS.get(_local(root.tag).lower())
+        reader = READERS.get(root.tag.rpartition("}")[2].lower())
         if reader is not None:
             feed = reader(root, url)
             if feed.entries or not errors:
-                return _with_warnings(feed, warnings)
+                return with_warnings(feed, warnings)
     return _parse_with_feedparser(body, url=url, content_type=content_type, warnings=warnings)
-
-
-def _with_warnings(feed: ParsedFeed, warnings: list[str]) -> ParsedFeed:
-    if not warnings:
-        return feed
-    return ParsedFeed(
-        title=feed.title,
-        entries=feed.entries,
-        format=feed.format,
-        warnings=(*warnings, *feed.warnings),
-        language=feed.language,
-    )
-
-
-def _finish(
-    title: str | None,
-    entries: list[ParsedEntry],
-    fmt: str,
-    language: str | None,
-    skipped: int,
-) -> ParsedFeed:
-    warnings: list[str] = []
-    if skipped:
-        warnings.append(f"{skipped} entries without a title or link were skipped")
-    if len(entries) > MAX_ENTRIES:
-        warnings.append(f"only the first {MAX_ENTRIES} of {len(entries)} entries were read")
-        entries = entries[:MAX_ENTRIES]
-    if not entries:
-        warnings.append("the feed has no entries")
-    return ParsedFeed(
-        title=(title or "").strip() or None,
-        entries=tuple(entries),
-        format=fmt,
-        warnings=tuple(warnings),
-        language=(language or "").strip() or None,
-    )
-
-
-def _entry(
-    guid: str | None,
-    link: str | None,
-    title: str,
-    summary: str,
-    published: str | None,
-    language: str | None,
-    author: str | None,
-    base: str,
-) -> ParsedEntry | None:
-    link = link.strip() if link else None
-    if link:
-        link = join_url(base, link)
-    guid = guid.strip() if guid else None
-    title = title.strip()
-    if not title and not link:
-        return None
-    return ParsedEntry(
-        guid=guid or None,
-        link=link or None,
-        title=title,
-        summary=summary,
-        published=parse_date(published) if published else None,
-        language=language,
-        author=author.strip() if author else None,
-    )
-
-
-def _read_rss(root: etree._Element, url: str) -> ParsedFeed:
-    channel = None
-    for child in root:
-        if _local(child.tag) == "channel":
-            channel = child
-            break
-    if channel is None:
-        return _finish(None, [], "rss", None, 0)
-    title = language = None
-    entries: list[ParsedEntry] = []
-    skipped = 0
-    for child in channel:
-        name = _local(child.tag)
-        if name == "item":
-            entry = _rss_item(child, url)
-            if entry is None:
-                skipped += 1
-            else:
-                entries.append(entry)
-        elif name == "title" and title is None:
-            title = _text(child)
-        elif name == "language":
-            language = child.text
-    return _finish(title, entries, "rss", language, skipped)
-
-
-def _rss_item(item: etree._Element, base: str) -> ParsedEntry | None:
-    guid = link = published = author = language = None
-    title = description = content = ""
-    guid_is_link = False
-    for child in item:
-        tag = child.tag
-        if not isinstance(tag, str):
-            continue
-        name = _local(tag)
-        if name == "title":
-            title = _text(child)
-        elif name == "link":
-            link = link or child.text or child.get("href")
-        elif name == "guid":
-            guid = child.text
-            guid_is_link = (child.get("isPermaLink") or "true").lower() == "true"
-        elif name == "description":
-            description = _text(child)
-        elif name == "encoded" and _ns(tag) == CONTENT:
-            content = _text(child)
-        elif name in ("pubDate", "date", "published", "issued") and not published:
-            published = child.text
-        elif name in ("author", "creator") and not author:
-            author = _text(child)
-        elif name == "language":
-            language = child.text
-    if not link and guid and guid_is_link and guid.strip().startswith(("http://", "https://")):
-        link = guid
-    return _entry(guid, link, title, description or content, published, language, author, base)
-
-
-def _read_rdf(root: etree._Element, url: str) -> ParsedFeed:
-    title = language = None
-    entries: list[ParsedEntry] = []
-    skipped = 0
-    for child in root:
-        name = _local(child.tag)
-        if name == "item":
-            entry = _rdf_item(child, url)
-            if entry is None:
-                skipped += 1
-            else:
-                entries.append(entry)
-        elif name == "channel":
-            for sub in child:
-                sub_name = _local(sub.tag)
-                if sub_name == "title" and title is None:
-                    title = _text(sub)
-                elif sub_name == "language":
-                    language = sub.text
-    return _finish(title, entries, "rdf", language, skipped)
-
-
-def _rdf_item(item: etree._Element, base: str) -> ParsedEntry | None:
-    guid = item.get(f"{{{RDF}}}about")
-    link = published = author = language = None
-    title = description = content = ""
-    for child in item:
-        name = _local(child.tag)
-        if name == "title":
-            title = _text(child)
-        elif name == "link":
-            link = child.text
-        elif name == "description":
-            description = _text(child)
-        elif name == "encoded":
-            content = _text(child)
-        elif name in ("date", "pubDate", "issued") and not published:
-            published = child.text
-        elif name == "creator":
-            author = _text(child)
-        elif name == "language":
-            language = child.text
-    return _entry(guid, link, title, description or content, published, language, author, base)
-
-
-def _read_atom(root: etree._Element, url: str) -> ParsedFeed:
-    title = None
-    language = root.get(XML_LANG)
-    base = root.get("{http://www.w3.org/XML/1998/namespace}base") or url
-    base = urljoin(url, base)
-    entries: list[ParsedEntry] = []
-    skipped = 0
-    for child in root:
-        name = _local(child.tag)
-        if name == "entry":
-            entry = _atom_entry(child, base, language)
-            if entry is None:
-                skipped += 1
-            else:
-                entries.append(entry)
-        elif name == "title" and title is None:
-            title = _text(child)
-    return _finish(title, entries, "atom", language, skipped)
-
-
-def _atom_entry(entry: etree._Element, base: str, language: str | None) -> ParsedEntry | None:
-    guid = link = published = updated = author = None
-    title = summary = content = ""
-    other_link = None
-    for child in entry:
-        name = _local(child.tag)
-        if name == "id":
-            guid = child.text
-        elif name == "title":
-            title = _text(child)
-        elif name == "link":
-            rel = child.get("rel", "alternate")
-            href = child.get("href")
-            if rel == "alternate" and href and not link:
-                link = href
-            elif href and other_link is None and rel not in ("self", "edit", "replies"):
-                other_link = href
-        elif name == "summary":
-            summary = _text(child)
-        elif name == "content":
-            content = _text(child)
-        elif name in ("published", "issued"):
-            published = child.text
-        elif name in ("updated", "modified"):
-            updated = child.text
-        elif name == "author" and author is None:
-            for sub in child:
-                if _local(sub.tag) == "name":
-                    author = sub.text
-    lang = entry.get(XML_LANG) or None
-    entry_base = urljoin(base, entry.get("{http://www.w3.org/XML/1998/namespace}base") or "")
-    return _entry(
-        guid,
-        link or other_link,
-        title,
-        summary or content,
-        published or updated,
-        lang or language,
-        author,
-        entry_base or base,
-    )
-
-
-_READERS: dict[str, Callable[[etree._Element, str], ParsedFeed]] = {
-    "rss": _read_rss,
-    "rdf": _read_rdf,
-    "feed": _read_atom,
-}
 
 
 # --------------------------------------------------------------------------- JSON Feed
@@ -436,16 +184,20 @@ def parse_json_feed(body: bytes, *, url: str) -> ParsedFeed:
             skipped += 1
         else:
             entries.append(entry)
-    feed = _finish(_str_or_none(data.get("title")), entries, "json", language, skipped)
-    return _with_warnings(feed, warnings)
+    feed = finish_feed(_str_or_none(data.get("title")), entries, "json", language, skipped)
+    return with_warnings(feed, warnings)
 
 
 def _str_or_none(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value
+    """``value`` when it is a string: other JSON types count as missing."""
+    return value if isinstance(value, str) else None
+
+
+def _json_id(value: Any) -> str | None:
+    """A JSON Feed id: a string, or a number coerced to one (as the spec asks of readers)."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
-    return None
+    return _str_or_none(value)
 
 
 def _json_item(raw: dict[str, Any], base: str, language: str | None) -> ParsedEntry | None:
@@ -461,12 +213,15 @@ def _json_item(raw: dict[str, Any], base: str, language: str | None) -> ParsedEn
         or _str_or_none(raw.get("content_text"))
         or ""
     )
-    return _entry(
-        _str_or_none(raw.get("id")),
+    published = parse_date(_str_or_none(raw.get("date_published"))) or parse_date(
+        _str_or_none(raw.get("date_modified"))
+    )
+    return make_entry(
+        _json_id(raw.get("id")),
         _str_or_none(raw.get("url")) or _str_or_none(raw.get("external_url")),
         _str_or_none(raw.get("title")) or "",
         summary,
-        _str_or_none(raw.get("date_published")) or _str_or_none(raw.get("date_modified")),
+        published,
         _str_or_none(raw.get("language")) or language,
         author,
         base,
@@ -526,14 +281,14 @@ def parse_html_page(
         container = _container(element)
         summary = _summary_near(container, title) if container is not None else ""
         published = _time_near(container if container is not None else element)
-        entry = _entry(None, link, title, summary, published, None, None, base)
+        entry = make_entry(None, link, title, summary, parse_date(published), None, None, base)
         if entry is not None:
             entries.append(entry)
     title = doc.findtext(".//title")
     language = doc.get("lang")
-    feed = _finish(title, entries, "html", language, 0)
+    feed = finish_feed(title, entries, "html", language, 0)
     if not matched:
-        return _with_warnings(feed, [f"the selector {selector!r} matched nothing on the page"])
+        return with_warnings(feed, [f"the selector {selector!r} matched nothing on the page"])
     return feed
 
 
@@ -589,13 +344,12 @@ def _parse_with_feedparser(
     entries: list[ParsedEntry] = []
     skipped = 0
     for raw in raw_entries:
-        published = _struct_time(raw.get("published_parsed") or raw.get("updated_parsed"))
-        entry = _entry(
+        entry = make_entry(
             raw.get("id"),
             raw.get("link"),
             raw.get("title", ""),
             raw.get("summary", ""),
-            None,
+            _struct_time(raw.get("published_parsed") or raw.get("updated_parsed")),
             raw.get("language"),
             raw.get("author"),
             url,
@@ -603,28 +357,18 @@ def _parse_with_feedparser(
         if entry is None:
             skipped += 1
             continue
-        if published is not None:
-            entry = ParsedEntry(
-                guid=entry.guid,
-                link=entry.link,
-                title=entry.title,
-                summary=entry.summary,
-                published=published,
-                language=entry.language,
-                author=entry.author,
-            )
         entries.append(entry)
     version = str(result.get("version", "") or "")
     fmt = (
         "atom" if version.startswith("atom") else "rdf" if version in ("rss090", "rss10") else "rss"
     )
-    feed = _finish(feed_info.get("title"), entries, fmt, feed_info.get("language"), skipped)
+    feed = finish_feed(feed_info.get("title"), entries, fmt, feed_info.get("language"), skipped)
     extra = list(warnings)
     if result.get("bozo") and not extra:
         extra.append(
             f"the feed is malformed ({result.get('bozo_exception')}); read as much as possible"
         )
-    return _with_warnings(feed, extra)
+    return with_warnings(feed, extra)
 
 
 def _struct_time(value: Any) -> datetime | None:
