@@ -20,7 +20,8 @@ Endpoints besides ``/feeds/<i>`` (class constants hold the paths):
 ``/redirect-to?url=URL``; ``/big`` and ``/big-chunked`` 50 MB bodies; ``/gzip-bomb``;
 ``/gzip-gzip`` ("Content-Encoding: gzip, gzip"); ``/gzip-feed`` and ``/deflate-feed`` (valid,
 compressed); ``/html`` (a page, not a feed); ``/malformed``; ``/garbage``; ``/empty``;
-``/xxe``; ``/billion-laughs``; ``/deep-json`` (a JSON Feed whose items are 50,000 nested arrays).
+``/xxe``; ``/billion-laughs``; ``/deep-json`` (a JSON Feed whose items are 50,000 nested arrays);
+and any body registered with ``serve(path, body, ctype)``.
 """
 
 from __future__ import annotations
@@ -424,6 +425,7 @@ class FeedServer:
         self._thread: threading.Thread | None = None
         self._server: asyncio.base_events.Server | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._extra: dict[str, _Response] = {}
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -513,6 +515,11 @@ class FeedServer:
             guids=guids,
             content_type=CONTENT_TYPES[fmt],
         )
+
+    def serve(self, path: str, body: bytes, content_type: str) -> str:
+        """Serve ``body`` as-is at ``path`` with this Content-Type; returns its URL."""
+        self._extra[path] = _Response(200, [("Content-Type", content_type)], body)
+        return self.url(path)
 
     def publish(self, index: int, n: int = 1) -> FeedInfo:
         """Add ``n`` newer items to feed ``index`` (new ETag and Last-Modified)."""
@@ -637,6 +644,8 @@ class FeedServer:
         return await self._send(writer, record, _Response(404, [], b"not found\n"))
 
     def _static(self, path: str) -> _Response | None:
+        if path in self._extra:
+            return self._extra[path]
         xml = ("Content-Type", "application/xml")
         if path == self.GZIP_BOMB:
             headers = [("Content-Type", "application/rss+xml"), ("Content-Encoding", "gzip")]

@@ -82,3 +82,21 @@ def test_feed_with_no_items_parses_with_warning() -> None:
     assert feed.entries == ()
     assert feed.title == "Empty"
     assert "the feed has no entries" in feed.warnings
+
+
+@pytest.mark.parametrize(
+    ("ref", "title"),
+    [
+        ("&#xD800;", "A\ufffdB"),
+        ("&#xDFFF; &amp; &#x1F600;", "A\ufffd & \U0001f600B"),
+        ("&#1114112;", "A\ufffdB"),
+        ("&#0;", "AB"),
+    ],
+)
+def test_references_to_forbidden_characters_do_not_crash(ref: str, title: str) -> None:
+    body = (
+        f"<rss><channel><item><title>A{ref}B</title><link>https://e.example/a</link></item>"
+        "<item><title>Next</title><link>https://e.example/b</link></item></channel></rss>"
+    ).encode()
+    feed = parse_feed(body, url=URL)
+    assert [e.title for e in feed.entries] == [title, "Next"]

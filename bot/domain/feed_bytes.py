@@ -210,14 +210,17 @@ _AMP_OR_JUNK = re.compile(
 _XML_NAMED = frozenset({b"amp", b"lt", b"gt", b"quot", b"apos"})
 
 
-def repair_markup(data: bytes) -> bytes:
+def repair_markup(data: bytes, *, force: bool = False) -> bytes:
     """UTF-8 XML with text-eating mistakes fixed, outside CDATA sections.
 
     A bare ``&`` (not starting an entity or character reference) becomes ``&amp;``; an
     HTML named entity (``&nbsp;``, ``&rsquo;``) becomes its character reference, since XML
     does not define it; an unknown named reference is left as is (entities are never
-    expanded); a broken ``<![CD`` opener is dropped. Clean input is returned unchanged."""
-    if _NEEDS_REPAIR.search(data) is None:
+    expanded); a broken ``<![CD`` opener is dropped; a character reference to a character
+    XML forbids becomes U+FFFD (a control character is dropped). Input with nothing to fix
+    is returned unchanged without ``force``, which makes every reference be checked (the
+    quick scan does not look at character references)."""
+    if not force and _NEEDS_REPAIR.search(data) is None:
         return data
     parts = _CDATA.split(data)
     for index in range(0, len(parts), 2):
@@ -231,7 +234,7 @@ def _fix(match: re.Match[bytes]) -> bytes:
         return b""
     name, charref = match.group(1), match.group(2)
     if charref:
-        return whole
+        return _checked_charref(charref, whole)
     if name is None:
         return b"&amp;"
     if name in _XML_NAMED:
@@ -240,3 +243,16 @@ def _fix(match: re.Match[bytes]) -> bytes:
     if text is None:
         return whole
     return "".join(f"&#{ord(ch)};" for ch in text).encode()
+
+
+def _checked_charref(ref: bytes, whole: bytes) -> bytes:
+    """``whole`` when ``ref`` (``#65;``, ``#x41;``) names a character XML allows."""
+    try:
+        code = int(ref[2:-1], 16) if ref[1:2] == b"x" else int(ref[1:-1])
+    except ValueError:
+        return b"&#xFFFD;"
+    if code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD:
+        return whole
+    if 0x10000 <= code <= 0x10FFFF:
+        return whole
+    return b"" if code < 0x20 else b"&#xFFFD;"

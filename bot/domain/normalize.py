@@ -182,13 +182,15 @@ _ZONES = {
 }
 _RFC822 = re.compile(
     r"^(?:[A-Za-z]{2,}\.?,?\s*)?(\d{1,2})[\s-]+([A-Za-z]{3,})\.?[\s-]+(\d{2,4})"
-    r"(?:\s+|T)(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*([+-]\d{2}:?\d{2}|[A-Za-z]{1,5})?\s*$"
+    r"(?:\s+|T)(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*"
+    r"([+-]\d{2}:?\d{2}|(?:GMT|UTC)[+-]\d{1,2}(?::?\d{2})?|[A-Za-z]{1,5})?\s*$"
 )
 _EXTRA_FORMATS = (
     "%Y-%m-%d %H:%M:%S %z",
     "%Y-%m-%d %H:%M:%S",
     "%Y-%m-%d %H:%M",
     "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
     "%Y/%m/%d",
     "%B %d, %Y",
     "%b %d, %Y",
@@ -199,18 +201,32 @@ _EXTRA_FORMATS = (
     "%m/%d/%Y",
     "%a, %d %b %Y",
     "%Y年%m月%d日",
+    "%Y年%m月%d日 %H:%M",
+    "%Y年%m月%d日 %H:%M:%S",
+    "%Y-%m",
 )
 
 
 def _zone_offset(zone: str | None) -> timezone:
     if not zone:
         return UTC
+    if zone[:3].upper() in ("GMT", "UTC") and zone[3:4] in ("+", "-"):
+        return _named_offset(zone)
     if zone[0] in "+-":
         digits = zone[1:].replace(":", "")
         minutes = int(digits[:2]) * 60 + int(digits[2:4])
         return timezone(timedelta(minutes=minutes if zone[0] == "+" else -minutes))
     hours = _ZONES.get(zone.upper(), 0)
     return timezone(timedelta(hours=hours))
+
+
+def _named_offset(zone: str) -> timezone:
+    """``GMT+8``, ``UTC-05:30``, ``GMT+0530`` -> the offset."""
+    hh, _, mm = zone[4:].partition(":")
+    if not mm and len(hh) > 2:
+        hh, mm = hh[:-2], hh[-2:]
+    offset = timedelta(hours=int(hh), minutes=int(mm or 0))
+    return timezone(offset if zone[3] == "+" else -offset)
 
 
 def _rfc822(text: str) -> datetime | None:
@@ -243,7 +259,7 @@ def parse_date(text: str | None) -> datetime | None:
         return None
     value: datetime | None = None
     try:
-        if text[0].isdigit() and len(text) >= 10 and text[4] in "-" and "," not in text:
+        if text[0].isdigit() and len(text) >= 8 and text[4] in "-0123" and "," not in text:
             value = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:
         value = None

@@ -91,7 +91,7 @@ def parse_feed(
         if not selector:
             raise ParseError(_html_not_feed_message(body, url, content_type))
         return parse_html_page(body, url=url, selector=selector, content_type=content_type)
-    return _parse_xml_feed(data, body, url=url, content_type=content_type)
+    return _parse_xml_feed(data, url=url)
 
 
 def _sniff(head: bytes, content_type: str | None, source_type: str) -> str:
@@ -135,12 +135,19 @@ def _html_not_feed_message(body: bytes, url: str, content_type: str | None) -> s
 # --------------------------------------------------------------------------- XML feeds
 
 
-def _parse_xml_feed(data: bytes, body: bytes, *, url: str, content_type: str | None) -> ParsedFeed:
-    """``data`` (UTF-8, from ``body``) read by the fast path; feedparser reads ``body`` when
-    the fast path finds no feed in it."""
+def _parse_xml_feed(data: bytes, *, url: str) -> ParsedFeed:
+    """``data`` (the document re-encoded as UTF-8) read by the fast path, or by feedparser
+    when the fast path finds no feed in it."""
+    try:
+        return _read_xml(repair_markup(data), url=url)
+    except UnicodeDecodeError:  # a reference to a surrogate made it into the tree
+        return _read_xml(repair_markup(data, force=True), url=url)
+
+
+def _read_xml(data: bytes, *, url: str) -> ParsedFeed:
     parser = _xml_parser()
     try:
-        root = etree.fromstring(repair_markup(data), parser=parser, base_url=None)
+        root = etree.fromstring(data, parser=parser, base_url=None)
     except (etree.XMLSyntaxError, ValueError):
         root = None
     warnings: list[str] = []
@@ -157,7 +164,7 @@ def _parse_xml_feed(data: bytes, body: bytes, *, url: str, content_type: str | N
             feed = reader(root, url)
             if feed.entries or not errors:
                 return with_warnings(feed, warnings)
-    return _parse_with_feedparser(body, url=url, content_type=content_type, warnings=warnings)
+    return _parse_with_feedparser(data, url=url, warnings=warnings)
 
 
 # --------------------------------------------------------------------------- JSON Feed
@@ -327,16 +334,20 @@ def _time_near(element: etree._Element) -> str | None:
 # --------------------------------------------------------------------------- fallback
 
 
-def _parse_with_feedparser(
-    body: bytes, *, url: str, content_type: str | None, warnings: list[str]
-) -> ParsedFeed:
-    """feedparser on BYTES (never a URL or a path: it would open files and fetch)."""
+def _parse_with_feedparser(data: bytes, *, url: str, warnings: list[str]) -> ParsedFeed:
+    """feedparser on UTF-8 BYTES (never a URL or a path: it would open files and fetch).
+    The encoding was already decided, so feedparser is told the bytes are UTF-8."""
     import feedparser  # lazy: only for what the fast path cannot read
 
-    headers = {"content-type": content_type} if content_type else {}
-    result = feedparser.parse(
-        bytes(body), response_headers=headers, resolve_relative_uris=False, sanitize_html=False
-    )
+    headers = {"content-type": "application/xml; charset=utf-8"}
+    try:
+        result = feedparser.parse(
+            bytes(data), response_headers=headers, resolve_relative_uris=False, sanitize_html=False
+        )
+    except Exception as exc:  # its loose parser has failure modes of its own on hostile input
+        raise ParseError(
+            f"the response could not be read as a feed ({exc.__class__.__name__})"
+        ) from None
     feed_info = result.get("feed", {})
     raw_entries = result.get("entries", [])
     if not raw_entries and not feed_info.get("title"):
