@@ -297,6 +297,7 @@ class Poller:
         batches: list[IngestBatch] = []
         for job, w in zip(jobs, work, strict=True):
             batches.append(await self._decide(job, w, view, routes))
+            await asyncio.sleep(0)  # let fetches in flight read their responses meanwhile
         try:
             inserted = await self.app.store.ingest.commit_many(batches)
         except Exception:

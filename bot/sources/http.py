@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import socket
@@ -243,17 +244,82 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+class _LeanPool(httpcore.AsyncConnectionPool):
+    """httpcore's connection pool with linear bookkeeping.
+
+    httpcore re-examines every pooled connection each time a request is queued or released:
+    a socket-readability probe (``has_expired``) per idle connection plus a quadratic idle
+    count, which with 32 connections costs more than the request itself. Here the full
+    expiry sweep runs at most every ``SWEEP_S`` seconds, and a connection is probed just
+    before it is reused (a stale one is closed and the next is tried), so no request is sent
+    on a connection the server has closed or whose keep-alive has run out.
+    """
+
+    SWEEP_S = 1.0
+    _next_sweep = 0.0
+
+    def _assign_requests_to_connections(self) -> list[httpcore.AsyncConnectionInterface]:
+        closing: list[httpcore.AsyncConnectionInterface] = []
+        now = time.monotonic()
+        sweep = now >= self._next_sweep
+        if sweep:
+            self._next_sweep = now + self.SWEEP_S
+        for connection in list(self._connections):
+            if connection.is_closed():
+                self._connections.remove(connection)
+            elif (sweep and connection.has_expired()) or (
+                connection.is_idle() and len(self._connections) > self._max_keepalive_connections
+            ):
+                self._connections.remove(connection)
+                closing.append(connection)
+        for pool_request in [r for r in self._requests if r.is_queued()]:
+            origin = pool_request.request.url.origin
+            chosen = self._reusable(origin, closing)
+            if chosen is None and len(self._connections) >= self._max_connections:
+                idle = next((c for c in self._connections if c.is_idle()), None)
+                if idle is None:
+                    continue  # wait for a connection to be released
+                self._connections.remove(idle)
+                closing.append(idle)
+            if chosen is None:
+                chosen = self.create_connection(origin)
+                self._connections.append(chosen)
+            pool_request.assign_to_connection(chosen)
+        return closing
+
+    def _reusable(
+        self, origin: httpcore.Origin, closing: list[httpcore.AsyncConnectionInterface]
+    ) -> httpcore.AsyncConnectionInterface | None:
+        """The first available connection to ``origin`` that has not expired."""
+        for connection in list(self._connections):
+            if not (connection.can_handle_request(origin) and connection.is_available()):
+                continue
+            if connection.is_idle() and connection.has_expired():
+                self._connections.remove(connection)
+                closing.append(connection)
+                continue
+            return connection
+        return None
+
+
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """httpx's default verifying context, built once (loading the CA bundle costs ~50 ms)."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
 class _GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's own transport, with its connection pool built on ``_GuardedBackend``.
 
     httpx does not expose ``network_backend``; we rebuild the pool it would have built with the
-    same settings. A test (private address refused) fails if a future httpx ignores it.
+    same settings (as a ``_LeanPool``). A test (private address refused) fails if a future
+    httpx ignores it.
     """
 
     def __init__(self, *, limits: httpx.Limits, backend: _GuardedBackend) -> None:
-        super().__init__(limits=limits, trust_env=False)
-        ssl_context: ssl.SSLContext = httpx.create_ssl_context(trust_env=False)
-        self._pool = httpcore.AsyncConnectionPool(
+        ssl_context = _ssl_context()
+        super().__init__(verify=ssl_context, limits=limits, trust_env=False)
+        self._pool = _LeanPool(
             ssl_context=ssl_context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,

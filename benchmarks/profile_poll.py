@@ -1,0 +1,93 @@
+"""Profile uschina-bot's two polls (all new, then all 304) of the benchmark corpus.
+
+    python -m benchmarks.profile_poll [--feeds 500 --items 50] [--phase first|second|both]
+        [--sort cumulative|tottime] [--top 40] [--workers N]
+
+The feed server runs in its own process (as in ``benchmarks.ingest``); this process runs
+``poll_due`` under cProfile and prints the top functions of each phase. Worker processes
+(``poll.workers``) are not profiled: pass ``--workers 0`` to see the CPU stage inline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import json
+import pstats
+import subprocess
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchmarks.ingest import ROOT, SELF
+
+
+async def _run(corpus: dict[str, Any], args: argparse.Namespace, db: Path) -> None:
+    from bot.app import build_app
+    from bot.config import FileConfig, PollConfig, Settings, SourceConfig
+    from jobs.poll import poll_due
+
+    sources = [
+        SourceConfig(name=f"feed {i}", url=f["url"], type=f["type"], selector=f["selector"])
+        for i, f in enumerate(corpus["feeds"])
+    ]
+    poll = PollConfig(concurrency=32, per_host=32)
+    if args.workers is not None:
+        poll = PollConfig(concurrency=32, per_host=32, workers=args.workers)
+    settings = Settings(
+        database_url=f"sqlite:///{db}",
+        allow_private_networks=True,
+        file=FileConfig(sources=sources, poll=poll),
+    )
+    app = await build_app(settings, clock=lambda: datetime.now(UTC), output=io.StringIO())
+    try:
+        for phase in ("first", "second"):
+            profiler = cProfile.Profile()
+            wall = time.perf_counter()
+            if args.phase in (phase, "both"):
+                profiler.enable()
+            summary = await poll_due(app, all_sources=True)
+            profiler.disable()
+            print(f"== {phase}: {time.perf_counter() - wall:.2f} s wall; {summary.line()}")
+            if args.phase in (phase, "both"):
+                stats = pstats.Stats(profiler)
+                stats.sort_stats(args.sort).print_stats(args.top)
+    finally:
+        await app.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--feeds", type=int, default=500)
+    parser.add_argument("--items", type=int, default=50)
+    parser.add_argument("--phase", choices=("first", "second", "both"), default="both")
+    parser.add_argument("--sort", default="tottime")
+    parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--workers", type=int)
+    parser.add_argument("--db", type=Path, default=Path("/tmp/uschina-profile.db"))
+    args = parser.parse_args()
+    args.db.unlink(missing_ok=True)
+    server = subprocess.Popen(
+        [*SELF, "--role", "serve", "--feeds", str(args.feeds), "--items", str(args.items)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        corpus = json.loads(server.stdout.readline())
+        asyncio.run(_run(corpus, args, args.db))
+    finally:
+        if server.stdin is not None:
+            server.stdin.close()
+        server.wait(30)
+        args.db.unlink(missing_ok=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
