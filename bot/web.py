@@ -18,26 +18,51 @@ from storage.db import safe_url
 
 if TYPE_CHECKING:
     from bot.app import App
+    from bot.domain.models import Source
+
+
+SOURCES_DEGRADED_SHARE = 0.5  # more than this share of polled sources failing: degraded
+
+
+def source_health(sources: list[Source]) -> dict[str, Any]:
+    """Counts over the enabled sources. ``polled`` have had at least one attempt; of those,
+    ``failing`` failed their last attempt and ``ok`` did not; ``never_polled`` have had none
+    (``polled`` + ``never_polled`` = ``enabled``). ``degraded`` when more than half of the
+    polled sources are failing."""
+    polled = [s for s in sources if s.state.last_attempt is not None or s.state.failures > 0]
+    failing = [s for s in polled if s.state.failures > 0]
+    return {
+        "enabled": len(sources),
+        "polled": len(polled),
+        "ok": len(polled) - len(failing),
+        "failing": len(failing),
+        "never_polled": len(sources) - len(polled),
+        "degraded": bool(polled) and len(failing) > SOURCES_DEGRADED_SHARE * len(polled),
+    }
 
 
 async def health_report(app: App, scheduler_state: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """Database, scheduler and source health; ``status`` is "ok" only when all are fine."""
+    """Database, scheduler and source health; ``status`` is "ok" only when the database is
+    reachable, the scheduler runs and most polled sources succeed, else "degraded" with the
+    ``reasons``."""
     db_ok = await app.store.db.ping()
     report: dict[str, Any] = {
         "database": {"ok": db_ok, "url": safe_url(app.settings.database_url)},
         "scheduler": scheduler_state(),
     }
+    reasons: list[str] = []
+    if not db_ok:
+        reasons.append("database unreachable")
+    if not report["scheduler"].get("running", False):
+        reasons.append("scheduler not running")
     if db_ok:
-        sources = await app.store.sources.all(enabled_only=True)
-        failing = [s for s in sources if s.state.failures > 0]
-        report["sources"] = {
-            "enabled": len(sources),
-            "failing": len(failing),
-            "never_polled": sum(s.state.last_success is None for s in sources),
-        }
+        report["sources"] = source_health(await app.store.sources.all(enabled_only=True))
+        if report["sources"]["degraded"]:
+            sources = report["sources"]
+            reasons.append(f"{sources['failing']} of {sources['polled']} polled sources failing")
         report["deliveries"] = await app.store.deliveries.counts()
-    healthy = db_ok and report["scheduler"].get("running", False)
-    report["status"] = "ok" if healthy else "degraded"
+    report["status"] = "degraded" if reasons else "ok"
+    report["reasons"] = reasons
     return report
 
 

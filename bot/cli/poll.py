@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.cli._common import add_now, is_tty, with_app
@@ -57,20 +58,60 @@ def progress_printer(total_width: int = 40) -> object:
     return show
 
 
+@dataclass(frozen=True)
+class DeliveryCounts:
+    """Deliveries around one ``poll --once``. Invariant: ``pending_before`` = ``queued`` (by this
+    poll) + ``queued_earlier``, and = ``posted`` + ``still_pending`` + ``not_posted``."""
+
+    queued: int  # alerts this poll put in the outbox
+    pending_before: int  # everything pending when delivery started (this poll's included)
+    posted: int  # posted to a channel now
+    still_pending: int  # left for the service (paced, retried, or over --deliver-timeout)
+
+    @property
+    def queued_earlier(self) -> int:
+        return max(self.pending_before - self.queued, 0)
+
+    @property
+    def not_posted(self) -> int:
+        """Given up or paused (e.g. the channel is gone) during this delivery."""
+        return max(self.pending_before - self.posted - self.still_pending, 0)
+
+    def line(self) -> str:
+        text = (
+            f"deliveries: {self.queued} queued by this poll, {self.queued_earlier} queued "
+            f"earlier; posted now: {self.posted}; still pending: {self.still_pending}"
+        )
+        if self.not_posted:
+            text += f"; not posted (failed or paused): {self.not_posted}"
+        return text
+
+    def as_json(self) -> dict[str, int]:
+        return {
+            "queued_earlier": self.queued_earlier,
+            "delivered": self.posted,
+            "pending": self.still_pending,
+            "not_delivered": self.not_posted,
+        }
+
+
 def handle(args: argparse.Namespace) -> int:
     async def body(app: App) -> int:
         from jobs.deliver import DeliveryWorker
         from jobs.poll import poll_due, summary_json
 
         summary = await poll_due(app, all_sources=True, progress=progress_printer())  # type: ignore[arg-type]
+        pending_before = (await app.store.deliveries.counts()).get("pending", 0)
         sent = 0
         if not args.no_deliver:
             sent = await DeliveryWorker(app).drain(timeout_s=args.deliver_timeout)
         waiting = (await app.store.deliveries.counts()).get("pending", 0)
+        counts = DeliveryCounts(summary.deliveries, pending_before, sent, waiting)
         if args.json:
-            print(json.dumps(summary_json(summary) | {"delivered": sent, "pending": waiting}))
+            print(json.dumps(summary_json(summary) | counts.as_json()))
         else:
-            print(summary.line() + f"; delivered: {sent}")
+            print(summary.line())
+            print(counts.line())
             if waiting:
                 print(
                     f"  {waiting} deliveries still pending (retried by `uschina-bot run`; "
