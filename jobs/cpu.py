@@ -7,7 +7,8 @@ taxonomy once, in its initializer; a job carries only one source, its body and i
 identity keys, and returns plain data.
 
 A worker that dies (or a pool that breaks) fails only the jobs in it: the pool is rebuilt for
-the next ones.
+the next ones (a few times; then parsing stays in the main process). Entry points must guard
+their ``__main__`` module: worker processes import it.
 """
 
 from __future__ import annotations
@@ -53,8 +54,12 @@ class CpuStage:
     """Runs :func:`prepare` inline (``workers == 0``) or in ``workers`` processes.
 
     ``pool_min`` is the number of jobs waiting at once from which the pool is worth its
-    start-up; below it, jobs run inline while no pool exists yet.
+    start-up; below it, jobs run inline while no pool exists yet. The jobs in a pool that
+    breaks fail (their sources are retried with backoff); after ``MAX_BREAKS`` breaks the
+    stage stops using processes.
     """
+
+    MAX_BREAKS = 3
 
     def __init__(
         self,
@@ -69,6 +74,7 @@ class CpuStage:
         self.taxonomy_path = taxonomy_path
         self.pool_min = pool_min
         self._pool: ProcessPoolExecutor | None = None
+        self.breaks = 0
 
     def want_pool(self, waiting: int) -> bool:
         return self.workers > 0 and (self._pool is not None or waiting >= self.pool_min)
@@ -101,10 +107,15 @@ class CpuStage:
             future = pool.submit(_prepare_in_worker, source, outcome, known, now)
             return await asyncio.wrap_future(future)
         except BrokenProcessPool:
-            log.warning("a parsing worker died; restarting the workers")
             if self._pool is pool:
                 self._pool = None
                 pool.shutdown(wait=False, cancel_futures=True)
+                self.breaks += 1
+                if self.breaks >= self.MAX_BREAKS:
+                    log.warning("parsing workers keep dying; parsing in the main process now")
+                    self.workers = 0
+                else:
+                    log.warning("a parsing worker died; restarting the workers")
             raise WorkerDied("the parsing worker stopped while reading this feed") from None
 
     def close(self) -> None:
