@@ -132,3 +132,26 @@ def test_dockerignore_keeps_local_state_out_of_the_image() -> None:
     ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
     for entry in (".venv", ".git", "*.db", "tests", "**/__pycache__", ".env"):
         assert entry in ignored
+
+
+async def poll_once() -> None:
+    app = await build_app(load_settings())
+    try:
+        await poll_due(app, all_sources=True)
+    finally:
+        await app.close()
+
+
+def test_a_failing_source_is_logged_once_per_cycle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    with FeedServer(n_feeds=1, items_per_feed=2) as server:
+        broken = server.url(f"{FeedServer.HTTP_500}?token=SECRET")
+        write_config(tmp_path, monkeypatch, {"sources": [{"name": "broken", "url": broken}]})
+        with caplog.at_level("INFO"):
+            asyncio.run(poll_once())
+    ours = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]
+    about_it = [r for r in ours if "500" in r.getMessage()]
+    assert len(about_it) == 1, [r.getMessage() for r in about_it]
+    assert "broken" in about_it[0].getMessage()
+    assert "SECRET" not in caplog.text

@@ -72,6 +72,27 @@ def redact_url(url: str) -> str:
     return shown_url(url)
 
 
+class _MaskRequestURLs(logging.Filter):
+    """httpx logs ``HTTP Request: GET <url> ...`` at INFO: mask every URL in it (a source URL
+    may carry credentials in its user info or query)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(
+                shown_url(str(a)) if isinstance(a, httpx.URL) else a for a in record.args
+            )
+        return True
+
+
+def _install_request_mask() -> None:
+    logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _MaskRequestURLs) for f in logger.filters):
+        logger.addFilter(_MaskRequestURLs())
+
+
+_install_request_mask()
+
+
 def human_size(n: int) -> str:
     """``10485760`` -> ``"10 MiB"``."""
     for unit, size in (("GiB", 1024 * MiB), ("MiB", MiB), ("KiB", 1024)):
