@@ -303,6 +303,16 @@ async def test_sources_are_for_admins(harness: Harness) -> None:
     assert await app.store.sources.by_url("https://news.example/rss") is not None
 
 
+async def test_sources_listing_masks_source_credentials(harness: Harness) -> None:
+    url = "https://reader:hunter2@members.example/feed?api_key=XYZ"
+    await harness.app.store.sources.add(
+        SourceSpec(name="Members", url=url), origin="user", now=harness.app.now()
+    )
+    text = await harness.say("sources", user=USER)
+    assert "members.example/feed?api" in text and "key=\\*\\*\\*" in text  # Markdown-escaped
+    assert "hunter2" not in text and "XYZ" not in text
+
+
 async def test_unknown_command_gets_usage_and_changes_nothing(harness: Harness) -> None:
     before = await snapshot(harness.app)
     text = await harness.say("frobnicate the taiwan")
