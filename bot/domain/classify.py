@@ -33,19 +33,22 @@ from bot.domain.taxonomy import Taxonomy, normalize_text, phrase_key
 
 TITLE_BOOST = 1.3
 THRESHOLD = 1.0
-DIPLOMATIC_RANKS = frozenset({"leader", "minister", "deputy"})
+DIPLOMATIC_RANKS = frozenset({"leader", "minister", "deputy", "office"})
+# Side evidence that only counts beside an interaction cue (a government acting on a company).
+WEAK_KINDS = frozenset({"company", "place"})
 PAIR_GLUE = frozenset({"", "and", "and the", "to", "vs", "versus", "or"})
 SIDE_NAMES = ("US", "China")
 SIDE_IDS = {"us": 0, "cn": 1}
 
 # A compiled key's record: (key length, topic phrases ((topic, weight, is_support, ident), ...),
-# excluded topics (topic, ...), sides ((side, label, rank, is_company), ...), cue label or "",
+# excluded topics (topic, ...), sides ((side, label, kind), ...), cue label or "",
 # is near-miss, third-party label or "", setting bits: MULTILATERAL | PARTICIPATION).
+# A side's kind is an actor rank, "country", "issue" (Taiwan), "company" or "place".
 Record = tuple[
     int,
     tuple[tuple[int, float, bool, str], ...],
     tuple[int, ...],
-    tuple[tuple[int, str, str, bool], ...],
+    tuple[tuple[int, str, str], ...],
     str,
     bool,
     str,
@@ -55,8 +58,10 @@ MULTILATERAL = 1
 PARTICIPATION = 2
 # A topic hit: (start, end, weight, is_support, ident).
 TopicHit = tuple[int, int, float, bool, str]
-# A side hit: (word start, word end, label, rank).
+# A side hit: (word start, word end, label, kind).
 SideHit = tuple[int, int, str, str]
+# An interaction cue: (label, words as written, start).
+Cue = tuple[str, str, int]
 
 
 class Classifier:
@@ -72,7 +77,12 @@ class Classifier:
         self._yields_to = tuple(
             self.topic_ids.index(t) for t in taxonomy.topic("diplomacy").yields_to
         )
+        self._bilateral = tuple(self.topic_ids.index(t) for t in taxonomy.bilateral_issues)
         self._presence = frozenset(p.rstrip("*") for p in taxonomy.presence_cues)
+        meeting_words = {p.rstrip("*") for p, _ in taxonomy.topic("diplomacy").phrases}
+        self._meeting = frozenset(
+            p.rstrip("*") for p in taxonomy.interactions if p.rstrip("*") in meeting_words
+        )
         self._automaton = _compile(taxonomy)
 
     # ------------------------------------------------------------------ public
@@ -100,9 +110,8 @@ class Classifier:
 
         topics: dict[int, list[TopicHit]] = {}
         sides: tuple[list[SideHit], list[SideHit]] = ([], [])
-        companies: tuple[list[str], list[str]] = ([], [])
-        cues: list[str] = []
-        thirds: list[str] = []
+        cues: list[Cue] = []
+        thirds: list[tuple[int, str]] = []
         setting = 0
         for start, end, rec in hits:
             setting |= rec[7]
@@ -118,21 +127,17 @@ class Classifier:
                         found.append((start, end, weight * boost, support, ident))
             if spans and _near_miss(start, end, spans):
                 continue
-            for side, label, rank, company in rec[3]:
-                if company:
-                    companies[side].append(label)
-                else:
-                    stop = end if cased[end] == " " else cased.find(" ", end)
-                    sides[side].append((start + 1, stop, label, rank))
+            for side, label, kind in rec[3]:
+                stop = end if cased[end] == " " else cased.find(" ", end)
+                sides[side].append((start + 1, stop, label, kind))
             if rec[4]:
-                cues.append(rec[4])
+                cues.append((rec[4], _surface(cased, start, end), start))
             if rec[6]:
-                thirds.append(rec[6])
+                thirds.append((start, rec[6]))
 
         totals = {t: _weigh(h) for t, h in topics.items()}
-        relevant, reasons = self._relevance(totals, sides, companies, cues, lower, setting)
-        if thirds:
-            reasons.append(f"others named: {', '.join(dict.fromkeys(thirds))}")
+        evidence = _Evidence(sides, cues, thirds, setting, title_end)
+        relevant, reasons = self._relevance(totals, topics, evidence, lower)
         if not relevant:
             return Classification(relevant=False, why={"relevance": reasons})
         self._diplomacy_weight(totals, topics, sides)
@@ -150,41 +155,78 @@ class Classifier:
     def _relevance(
         self,
         totals: dict[int, float],
-        sides: tuple[list[SideHit], list[SideHit]],
-        companies: tuple[list[str], list[str]],
-        cues: list[str],
+        topics: dict[int, list[TopicHit]],
+        ev: _Evidence,
         text: str,
-        setting: int = 0,
     ) -> tuple[bool, list[str]]:
-        reasons: list[str] = []
+        """Both sides, a link between them, and none of the rules that rule an item out."""
         implied = [side for topic, side in self._implies if totals.get(topic, 0.0) >= THRESHOLD]
-        present = [False, False]
-        for side in (0, 1):
-            found = list(dict.fromkeys([hit[2] for hit in sides[side]]))
-            present[side] = bool(found) or (bool(companies[side]) and bool(cues))
-            if companies[side]:
-                found += [f"{c} (company)" for c in dict.fromkeys(companies[side])]
-            if side in implied:
-                present[side] = True
-                if not sides[side]:
-                    found.append("a topic that concerns both sides")
-            reasons.append(f"{SIDE_NAMES[side]} side: {', '.join(found) if found else 'none'}")
-        pair = _paired(sides, text) if present[0] and present[1] else ""
+        dealings = any(label not in self._presence for label, _, _ in ev.cues)
+        present = [
+            _side_present(ev.sides[side], bool(ev.cues), dealings) or side in implied
+            for side in (0, 1)
+        ]
+        reasons = _side_reasons(ev.sides, implied, bool(ev.cues), dealings)
+        pair = _paired(ev.sides, text) if all(present) else ""
         if pair:
             reasons.append(f"named together: {pair}")
-        if cues:
-            reasons.append(f"interaction: {', '.join(list(dict.fromkeys(cues))[:6])}")
-        if not (present[0] and present[1]):
+        if ev.cues:
+            words = _unique(surface for _, surface, _ in ev.cues)
+            reasons.append(f"interaction: {', '.join(words[:6])}")
+        others = _unique(label for _, label in ev.thirds)
+        if others:
+            reasons.append(f"others named: {', '.join(others)}")
+        if not all(present):
             missing = " and ".join(SIDE_NAMES[s] for s in (0, 1) if not present[s])
             reasons.append(f"not relevant: no {missing} side")
             return False, reasons
-        if setting == MULTILATERAL | PARTICIPATION and all(c in self._presence for c in cues):
+        labels = [label for label, _, _ in ev.cues]
+        if ev.setting == MULTILATERAL | PARTICIPATION and all(c in self._presence for c in labels):
             reasons.append("not relevant: both sides only listed as guests of a multilateral event")
             return False, reasons
-        if not (pair or cues or any(total >= THRESHOLD for total in totals.values())):
+        if not (pair or ev.cues or any(total >= THRESHOLD for total in totals.values())):
             reasons.append("not relevant: both sides named but no dealings between them")
             return False, reasons
+        passing = self._third_party_meeting(totals, topics, ev, pair)
+        if passing is not None:
+            reasons.append(
+                f"not relevant: a meeting with {others[0]}; the {SIDE_NAMES[passing]} side is "
+                "only mentioned in passing"
+            )
+            return False, reasons
         return True, reasons
+
+    def _third_party_meeting(
+        self,
+        totals: dict[int, float],
+        topics: dict[int, list[TopicHit]],
+        ev: _Evidence,
+        pair: str,
+    ) -> int | None:
+        """The side mentioned only in passing when the headline reports one side meeting a
+        third country (its leader or capital), or None.
+
+        The other side must be named by country words alone (no person, office or
+        institution), the two sides must not be named together, and no bilateral issue
+        (Taiwan, the South China Sea) may be at stake. "Xi meets Putin, criticises US
+        sanctions" is a China–Russia meeting; the US is named once, by a country word.
+        """
+        if pair or not any(start < ev.title_end for start, _ in ev.thirds):
+            return None
+        if not any(start < ev.title_end and label in self._meeting for label, _, start in ev.cues):
+            return None
+        if any(totals.get(t, 0.0) >= THRESHOLD for t in self._bilateral):
+            return None
+        for passing in (0, 1):
+            named = ev.sides[passing]
+            other = ev.sides[1 - passing]
+            if (
+                len(named) == 1
+                and named[0][3] == "country"
+                and any(hit[3] not in _PASSING for hit in other)
+            ):
+                return passing
+        return None
 
     def _diplomacy_weight(
         self,
@@ -224,9 +266,9 @@ class Classifier:
         why: dict[str, list[str]] = {"relevance": reasons}
         for t in chosen:
             scores.setdefault(ids[t], 0.5)
-            words = list(dict.fromkeys([_surface(cased, h[0], h[1]) for h in topics.get(t, ())]))
+            words = _unique(_surface(cased, h[0], h[1]) for h in topics.get(t, ()))
             if t == self._diplomacy:
-                words += dict.fromkeys(
+                words += _unique(
                     f"{hit[2]} (high-level)"
                     for side in sides
                     for hit in side
@@ -236,6 +278,87 @@ class Classifier:
         return Classification(
             relevant=True, topics=tuple(ids[t] for t in chosen), scores=scores, why=why
         )
+
+
+_PASSING = frozenset({"country", "place", "company"})
+
+
+class _Evidence:
+    """What one scan found about the two sides (plain holder, built per item)."""
+
+    __slots__ = ("cues", "setting", "sides", "thirds", "title_end")
+
+    def __init__(
+        self,
+        sides: tuple[list[SideHit], list[SideHit]],
+        cues: list[Cue],
+        thirds: list[tuple[int, str]],
+        setting: int,
+        title_end: int,
+    ) -> None:
+        self.sides = sides
+        self.cues = cues
+        self.thirds = thirds
+        self.setting = setting
+        self.title_end = title_end
+
+
+def _unique(words: Iterable[str]) -> list[str]:
+    """Words in first-seen order, repeats ignored whatever their case."""
+    seen: dict[str, str] = {}
+    for word in words:
+        seen.setdefault(word.lower(), word)
+    return list(seen.values())
+
+
+def _side_present(hits: list[SideHit], cued: bool, dealings: bool) -> bool:
+    """Named by a person, office, institution, country word or issue; a company counts beside
+    an interaction cue, a place beside a cue of dealings (not mere presence: "visitors")."""
+    for hit in hits:
+        kind = hit[3]
+        if kind == "place":
+            if dealings:
+                return True
+        elif kind != "company" or cued:
+            return True
+    return False
+
+
+def _side_reasons(
+    sides: tuple[list[SideHit], list[SideHit]],
+    implied: list[int],
+    cued: bool,
+    dealings: bool,
+) -> list[str]:
+    """One readable line per side, then the China-related issues, companies and places."""
+    lines: list[str] = []
+    extra: list[str] = []
+    for side in (0, 1):
+        name = SIDE_NAMES[side]
+        direct = _unique(h[2] for h in sides[side] if h[3] not in WEAK_KINDS and h[3] != "issue")
+        issues = _unique(h[2] for h in sides[side] if h[3] == "issue")
+        weak = _unique(h[2] for h in sides[side] if h[3] in WEAK_KINDS)
+        counted = _side_present([h for h in sides[side] if h[3] in WEAK_KINDS], cued, dealings)
+        if direct:
+            lines.append(f"{name} side: {', '.join(direct)}")
+        elif issues:
+            lines.append(f"{name} side: through the China-related issue below")
+        elif counted:
+            lines.append(f"{name} side: through the {name} companies or places below")
+        elif side in implied:
+            lines.append(f"{name} side: implied by a topic that concerns both sides")
+        else:
+            lines.append(f"{name} side: none")
+        if issues:
+            extra.append(f"China-related issue: {', '.join(issues)}")
+        if weak:
+            note = (
+                "counted, as dealings are named"
+                if counted
+                else f"not counted: a {name} company or place counts only when dealings are named"
+            )
+            extra.append(f"{name} companies and places: {', '.join(weak)} ({note})")
+    return lines + extra
 
 
 def _by_weight(pair: tuple[int, float]) -> tuple[float, int]:
@@ -288,8 +411,10 @@ def _excluded(topic: int, start: int, end: int, spans: list[tuple[int, int, Reco
 
 def _paired(sides: tuple[list[SideHit], list[SideHit]], text: str) -> str:
     """Both sides named next to each other ("US-China", "Biden and Xi"), or ''."""
-    for us_start, us_end, us_label, _ in sides[0]:
-        for cn_start, cn_end, cn_label, _ in sides[1]:
+    for us_start, us_end, us_label, us_kind in sides[0]:
+        for cn_start, cn_end, cn_label, cn_kind in sides[1]:
+            if us_kind in WEAK_KINDS or cn_kind in WEAK_KINDS:
+                continue
             if us_end <= cn_start:
                 glue = text[us_end:cn_start]
             elif cn_end <= us_start:
@@ -299,6 +424,25 @@ def _paired(sides: tuple[list[SideHit], list[SideHit]], text: str) -> str:
             if len(glue) <= 9 and glue.strip() in PAIR_GLUE:
                 return f"{us_label}–{cn_label}"
     return ""
+
+
+def _forms(phrase: str) -> tuple[str, ...]:
+    """A topic phrase and, for a lower-case phrase without ``*``, its plural ("defense
+    minister" -> "defense ministers", "policy" -> "policies"), so both read the same."""
+    key = phrase_key(phrase)
+    if key is None or key.prefix or key.case_sensitive:
+        return (phrase,)
+    body = key.key.strip()
+    last = body.rsplit(" ", 1)[-1]
+    if not last.isalpha() or last.endswith("s") or len(last) < 3:
+        return (phrase,)
+    if last.endswith("y") and last[-2] not in "aeiou":
+        plural = body[:-1] + "ies"
+    elif last.endswith(("x", "ch", "sh")):
+        plural = body + "es"
+    else:
+        plural = body + "s"
+    return (phrase, plural)
 
 
 def _ident(phrase: str) -> str:
@@ -327,20 +471,28 @@ def _compile(taxonomy: Taxonomy) -> ahocorasick.Automaton:
 
     for index, topic in enumerate(taxonomy.topics):
         for phrase, weight in topic.phrases:
-            add(phrase, "topics", (index, weight, False, _ident(phrase)))
+            for form in _forms(phrase):
+                add(form, "topics", (index, weight, False, _ident(phrase)))
         for phrase, weight in topic.support:
-            add(phrase, "topics", (index, weight, True, _ident(phrase)))
+            for form in _forms(phrase):
+                add(form, "topics", (index, weight, True, _ident(phrase)))
         for phrase in topic.exclusions:
-            add(phrase, "excl", index)
+            for form in _forms(phrase):
+                add(form, "excl", index)
     for actor in taxonomy.actors:
         for phrase in actor.phrases:
-            add(phrase, "sides", (SIDE_IDS[actor.side], actor.name, actor.rank, False))
+            add(phrase, "sides", (SIDE_IDS[actor.side], actor.name, actor.rank))
     for side, phrases in taxonomy.countries:
         for phrase in phrases:
-            add(phrase, "sides", (SIDE_IDS[side], phrase.rstrip("*"), "country", False))
+            add(phrase, "sides", (SIDE_IDS[side], phrase.rstrip("*"), "country"))
+    for phrase in taxonomy.issue_places:
+        add(phrase, "sides", (SIDE_IDS["cn"], phrase.rstrip("*"), "issue"))
+    for side, phrases in taxonomy.places:
+        for phrase in phrases:
+            add(phrase, "sides", (SIDE_IDS[side], phrase.rstrip("*"), "place"))
     for side, phrases in taxonomy.companies:
         for phrase in phrases:
-            add(phrase, "sides", (SIDE_IDS[side], phrase.rstrip("*"), "company", True))
+            add(phrase, "sides", (SIDE_IDS[side], phrase.rstrip("*"), "company"))
     for phrase in taxonomy.near_misses:
         add(phrase, "near", True)
     for phrase in taxonomy.interactions:

@@ -359,7 +359,7 @@ def short_name(actor: Actor) -> str:
     single = [m for m in actor.match if " " not in m.strip() and not m.isupper()]
     if single:
         return min(single, key=len)
-    if actor.side == "us" and actor.rank != "institution":
+    if actor.side == "us" and actor.rank not in ("institution", "office"):
         return actor.name.split()[-1]
     return actor.name
 
@@ -367,7 +367,7 @@ def short_name(actor: Actor) -> str:
 def _actor_patterns(taxonomy: Taxonomy) -> list[tuple[Actor, re.Pattern[str]]]:
     out = []
     for actor in taxonomy.actors:
-        if actor.rank == "institution":
+        if actor.rank in ("institution", "office"):
             continue
         words = "|".join(re.escape(p) for p in sorted(actor.phrases, key=len, reverse=True))
         out.append((actor, re.compile(rf"\b(?:{words})\b")))

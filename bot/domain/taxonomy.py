@@ -46,6 +46,7 @@ RANKS: tuple[str, ...] = (
     "military",
     "official",
     "legislator",
+    "office",
     "institution",
 )
 TOP_KEYS = frozenset(
@@ -54,7 +55,10 @@ TOP_KEYS = frozenset(
         "topics",
         "actors",
         "countries",
+        "issue_places",
+        "places",
         "companies",
+        "bilateral_issues",
         "near_misses",
         "third_parties",
         "interactions",
@@ -167,6 +171,10 @@ class KnownEvent:
 class Taxonomy:
     """Everything the classifier and the engagement extractor know about the domain.
 
+    ``issue_places`` (Taiwan, Hong Kong) stand for the China side as issues between the two;
+    ``places`` (Hawaii, Shanghai) and ``companies`` stand for a side only beside an interaction
+    cue. ``bilateral_issues`` are topics that are matters between the two sides even when a
+    third country is involved (Taiwan, the South China Sea).
     ``multilateral`` names gatherings of many countries (G20, APEC); ``participation`` words
     list attendees ("including", "among"); ``presence_cues`` are interaction cues that only show
     both sides attended the same event (summit, pledge). An item that lists both sides among
@@ -176,7 +184,10 @@ class Taxonomy:
     topics: tuple[Topic, ...]
     actors: tuple[Actor, ...] = ()
     countries: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    issue_places: tuple[str, ...] = ()
+    places: tuple[tuple[str, tuple[str, ...]], ...] = ()
     companies: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    bilateral_issues: tuple[str, ...] = ()
     near_misses: tuple[str, ...] = ()
     third_parties: tuple[str, ...] = ()
     interactions: tuple[str, ...] = ()
@@ -418,11 +429,18 @@ def load_taxonomy(data: Mapping[str, Any]) -> Taxonomy:
         for i, other in enumerate(topic.yields_to):
             if other not in topics_raw:
                 raise _fail(f"topics.{topic.id}.yields_to[{i}]", f"unknown topic {other!r}")
+    bilateral = _phrase_list(body.get("bilateral_issues"), "bilateral_issues")
+    for i, other in enumerate(bilateral):
+        if other not in topics_raw:
+            raise _fail(f"bilateral_issues[{i}]", f"unknown topic {other!r}")
     return Taxonomy(
         topics=topics,
         actors=_actors(body.get("actors")),
         countries=_sided(body.get("countries"), "countries"),
+        issue_places=_phrase_list(body.get("issue_places"), "issue_places"),
+        places=_sided(body.get("places"), "places"),
         companies=_sided(body.get("companies"), "companies"),
+        bilateral_issues=bilateral,
         near_misses=_phrase_list(body.get("near_misses"), "near_misses"),
         third_parties=_phrase_list(body.get("third_parties"), "third_parties"),
         interactions=_phrase_list(body.get("interactions"), "interactions"),
