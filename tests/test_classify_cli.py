@@ -78,7 +78,68 @@ def test_evaluate_classify(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     report = json.loads(capsys.readouterr().out)
     assert report["relevance"]["f1"] == 1.0 and report["items"] == 2
     assert main(["evaluate", "classify", str(labelled)]) == 0
-    assert "relevance  P 1.000" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "gold" in out.splitlines()[0]
+    assert any(line.split() == ["relevance", "P", "1.000"] for line in out.splitlines())
+
+
+def test_evaluate_classify_prints_files_side_by_side(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dev, held = tmp_path / "dev.jsonl", tmp_path / "held.jsonl"
+    write_jsonl(dev, [{**ROWS[0], "relevant": True, "topics": ["diplomacy", "taiwan"]}])
+    write_jsonl(
+        held,
+        [
+            {**ROWS[0], "relevant": True, "topics": ["taiwan"]},
+            {**ROWS[2], "relevant": False, "topics": []},
+        ],
+    )
+    assert main(["evaluate", "classify", str(dev), str(held), "--names", "dev,held-out"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["measure", "dev", "held-out"]
+    rows = {line.rsplit(None, 2)[0].strip(): line.split()[-2:] for line in lines[2:]}
+    assert rows["items"] == ["1", "2"]
+    assert rows["relevance P"] == ["1.000", "0.500"]
+    assert "topic micro-F1" in rows and "topic macro-F1" in rows
+    assert any(line.strip().startswith("diplomacy F1") for line in lines)
+    assert main(["evaluate", "classify", str(dev), str(held), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report) == {"dev", "held"} and report["held"]["items"] == 2
+    assert main(["evaluate", "classify", str(dev), str(held), "--names", "only-one"]) == 2
+    assert "--names" in capsys.readouterr().err
+
+
+def test_classify_and_topics_use_the_config_taxonomy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import yaml
+
+    from bot.taxonomy_file import PACKAGED
+
+    packaged = Path(__file__).resolve().parents[1] / "bot" / "data" / PACKAGED
+    data = yaml.safe_load(packaged.read_text(encoding="utf-8"))
+    data["topics"]["health"]["aliases"].append("epidemiology")
+    data["topics"]["health"]["phrases"]["sanitary inspection"] = 1.0
+    custom = tmp_path / "taxonomy.yaml"
+    custom.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    config = tmp_path / "uschina-bot.yaml"
+    config.write_text(f"sources: []\ntaxonomy: {custom}\n", encoding="utf-8")
+    monkeypatch.setenv("USCHINA_BOT_CONFIG", str(config))
+    item = "US and China agree on sanitary inspection rules"
+
+    assert main(["topics"]) == 0
+    assert "epidemiology" in capsys.readouterr().out
+    assert main(["classify", "--json", item]) == 0
+    assert "health" in json.loads(capsys.readouterr().out)["topics"]
+    packaged_only = tmp_path / "packaged.yaml"
+    packaged_only.write_text(packaged.read_text(encoding="utf-8"), encoding="utf-8")
+    assert main(["classify", "--json", "--taxonomy", str(packaged_only), item]) == 0
+    assert "health" not in json.loads(capsys.readouterr().out)["topics"]
+    monkeypatch.delenv("USCHINA_BOT_CONFIG")
+    monkeypatch.chdir(tmp_path / "..")
+    assert main(["topics"]) == 0
+    assert "epidemiology" not in capsys.readouterr().out
 
 
 def test_evaluate_stories(
@@ -94,3 +155,9 @@ def test_evaluate_stories(
     assert main(["evaluate", "stories", str(labelled), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["pairwise"]["f1"] == 1.0 and report["bcubed"]["f1"] == 1.0
+    assert main(["evaluate", "stories", str(labelled), str(labelled), "--names", "dev,held"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["measure", "dev", "held"]
+    for measure in ("pairwise P", "pairwise R", "pairwise F1", "B-cubed P", "B-cubed R"):
+        assert any(line.startswith(measure) for line in lines), measure
+    assert any(line.split() == ["B-cubed", "F1", "1.000", "1.000"] for line in lines)

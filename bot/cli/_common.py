@@ -13,6 +13,7 @@ from bot.domain.errors import BotError, ConfigError, StorageError
 
 if TYPE_CHECKING:
     from bot.app import App
+    from bot.domain.taxonomy import Taxonomy
 
 
 def parse_now(text: str | None) -> datetime:
@@ -127,3 +128,15 @@ def is_tty(stream: IO[str]) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+def cli_taxonomy(path: str | None) -> Taxonomy:
+    """The taxonomy a command uses: ``--taxonomy PATH``, else the config file's ``taxonomy:``
+    key (as ``run``, ``poll`` and ``status`` use it), else the packaged one."""
+    from bot.config import load_settings
+    from bot.taxonomy_file import default_taxonomy, load_taxonomy_file
+
+    if path:
+        return load_taxonomy_file(path)
+    configured = load_settings().file.taxonomy
+    return load_taxonomy_file(configured) if configured else default_taxonomy()

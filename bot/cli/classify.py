@@ -20,7 +20,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("text", nargs="?", metavar="TEXT", help="headline (and summary) to judge")
     parser.add_argument("--jsonl", metavar="PATH", help="JSON Lines input file, - for stdin")
-    parser.add_argument("--taxonomy", metavar="PATH", help="taxonomy YAML (default: packaged)")
+    parser.add_argument(
+        "--taxonomy", metavar="PATH", help="taxonomy YAML (default: the config's, else packaged)"
+    )
     parser.add_argument("--json", action="store_true", help="with TEXT: print the JSON line")
     parser.set_defaults(handler=run)
 
@@ -37,12 +39,11 @@ def result_row(row_id: Any, result: Any) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bot.cli._common import open_input, read_jsonl, write_jsonl
+    from bot.cli._common import cli_taxonomy, open_input, read_jsonl, write_jsonl
     from bot.domain.classify import Classifier
     from bot.domain.errors import ConfigError
-    from bot.taxonomy_file import default_taxonomy, load_taxonomy_file
 
-    taxonomy = load_taxonomy_file(args.taxonomy) if args.taxonomy else default_taxonomy()
+    taxonomy = cli_taxonomy(args.taxonomy)
     classifier = Classifier(taxonomy)
     if args.jsonl:
         stream = open_input(args.jsonl)

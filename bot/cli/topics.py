@@ -11,14 +11,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="list the issue topics (ids, labels, aliases) used by status, digests and commands",
         description="List the topics of the taxonomy: id, label and the aliases commands accept.",
     )
-    p.add_argument("--taxonomy", metavar="PATH", help="a taxonomy file instead of the built-in one")
+    p.add_argument(
+        "--taxonomy",
+        metavar="PATH",
+        help="a taxonomy file (default: the config file's taxonomy, else the built-in one)",
+    )
     p.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
-    from bot.taxonomy_file import load_taxonomy_file
+    from bot.cli._common import cli_taxonomy
 
-    taxonomy = load_taxonomy_file(args.taxonomy)
+    taxonomy = cli_taxonomy(args.taxonomy)
     for topic_id in taxonomy.topic_ids:
         topic = taxonomy.topic(topic_id)
         aliases = ", ".join(getattr(topic, "aliases", ()) or ())

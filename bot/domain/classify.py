@@ -426,7 +426,7 @@ def _paired(sides: tuple[list[SideHit], list[SideHit]], text: str) -> str:
     return ""
 
 
-def _forms(phrase: str) -> tuple[str, ...]:
+def phrase_forms(phrase: str) -> tuple[str, ...]:
     """A topic phrase and, for a lower-case phrase without ``*``, its plural ("defense
     minister" -> "defense ministers", "policy" -> "policies"), so both read the same."""
     key = phrase_key(phrase)
@@ -471,13 +471,13 @@ def _compile(taxonomy: Taxonomy) -> ahocorasick.Automaton:
 
     for index, topic in enumerate(taxonomy.topics):
         for phrase, weight in topic.phrases:
-            for form in _forms(phrase):
+            for form in phrase_forms(phrase):
                 add(form, "topics", (index, weight, False, _ident(phrase)))
         for phrase, weight in topic.support:
-            for form in _forms(phrase):
+            for form in phrase_forms(phrase):
                 add(form, "topics", (index, weight, True, _ident(phrase)))
         for phrase in topic.exclusions:
-            for form in _forms(phrase):
+            for form in phrase_forms(phrase):
                 add(form, "excl", index)
     for actor in taxonomy.actors:
         for phrase in actor.phrases:

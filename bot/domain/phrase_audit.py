@@ -4,7 +4,8 @@ A vocabulary phrase that matches exactly one item of a development set is a warn
 may have been copied from that item rather than written from knowledge of the domain, and then
 it only "learns" that item. :func:`phrase_uses` counts, for every phrase of the taxonomy, the
 items whose headline or summary contain it (with the classifier's own matching rules: case and
-punctuation ignored, all-capital words matched in capitals, ``*`` for word endings);
+punctuation ignored, all-capital words matched in capitals, ``*`` for word endings, plural
+forms of topic phrases);
 :func:`single_item_phrases` keeps the multi-word phrases found in exactly one item.
 """
 
@@ -14,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bot.domain.classify import Classifier
+from bot.domain.classify import Classifier, phrase_forms
 from bot.domain.taxonomy import Taxonomy, normalize_text, phrase_key
 
 
@@ -86,10 +87,12 @@ def phrase_uses(taxonomy: Taxonomy, rows: Sequence[Mapping[str, Any]]) -> list[P
         if key is None or (phrase, where) in seen:
             continue
         seen.add((phrase, where))
+        forms = phrase_forms(phrase) if where.startswith("topics.") else (phrase,)
+        keys = [k.key for k in map(phrase_key, forms) if k is not None]
         found = tuple(
             ids[i]
             for i, (cased, lower) in enumerate(texts)
-            if key.key in (cased if key.case_sensitive else lower)
+            if any(k in (cased if key.case_sensitive else lower) for k in keys)
         )
         out.append(PhraseUse(phrase=phrase, where=where, items=found))
     return out
@@ -100,9 +103,7 @@ def single_item_phrases(
 ) -> list[PhraseUse]:
     """Phrases of at least ``min_words`` words found in exactly one row."""
     return [
-        use
-        for use in phrase_uses(taxonomy, rows)
-        if len(use.items) == 1 and use.words >= min_words
+        use for use in phrase_uses(taxonomy, rows) if len(use.items) == 1 and use.words >= min_words
     ]
 
 
@@ -185,13 +186,17 @@ def dependent_items(
     """Items judged differently once the phrases found only in them are removed.
 
     A phrase found in one item changes no other item's result, so removing every single-item
-    phrase at once changes exactly these items: the development score depends on them.
+    phrase at once (one compiled classifier) changes exactly these items.
     """
-    by_id = {str(row.get("id") or n): row for n, row in enumerate(rows, start=1)}
+    single = [use for use in uses if len(use.items) == 1]
+    own = group_by_item(single)
+    if not own:
+        return {}
     full = Classifier(taxonomy)
+    lean = Classifier(without_phrases(taxonomy, single))
     out: dict[str, list[PhraseUse]] = {}
-    for item, own in group_by_item(uses).items():
-        row = by_id[item]
-        if _verdict(full, row) != _verdict(Classifier(without_phrases(taxonomy, own)), row):
-            out[item] = own
+    for n, row in enumerate(rows, start=1):
+        item = str(row.get("id") or n)
+        if item in own and _verdict(full, row) != _verdict(lean, row):
+            out[item] = own[item]
     return out
