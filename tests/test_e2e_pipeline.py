@@ -156,9 +156,9 @@ CALL_REPORTS = (
     ),
     item(
         "daily-call",
-        "US and China leaders talk by phone, pledge to keep military channels open",
+        "US and China leaders talk by phone, pledge to keep channels open",
         "US President Joe Biden and China's Xi Jinping spoke by telephone on Tuesday and "
-        "pledged to keep military communication channels open, officials in Washington and "
+        "pledged to keep communication channels open, officials in Washington and "
         "Beijing said.",
         minutes_ago=20,
     ),
