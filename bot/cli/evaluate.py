@@ -79,7 +79,8 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
 
-def _rows(path: str) -> list[dict[str, Any]]:
+def _rows(path: str, *, name_file: bool = False) -> list[dict[str, Any]]:
+    """The rows of a JSON Lines file; with ``name_file`` (several files) errors name it."""
     from bot.cli._common import open_input, read_jsonl
     from bot.domain.errors import ConfigError
 
@@ -87,16 +88,18 @@ def _rows(path: str) -> list[dict[str, Any]]:
     try:
         return list(read_jsonl(stream))
     except ConfigError as exc:
+        if not name_file:
+            raise
         raise ConfigError(f"{path}: {exc}") from None
     finally:
         if path != "-":
             stream.close()
 
 
-def _labelled(path: str, field: str) -> list[dict[str, Any]]:
+def _labelled(path: str, field: str, *, name_file: bool = False) -> list[dict[str, Any]]:
     from bot.domain.errors import ConfigError
 
-    rows = _rows(path)
+    rows = _rows(path, name_file=name_file)
     for number, row in enumerate(rows, start=1):
         if field not in row:
             raise ConfigError(f"{path}: item {number} has no {field!r} label")
@@ -168,7 +171,8 @@ def run_classify(args: argparse.Namespace) -> int:
     from bot.domain.metrics import classification_report
 
     names = column_names(args.files, args.names)
-    datasets = [_labelled(path, "relevant") for path in args.files]
+    several = len(args.files) > 1
+    datasets = [_labelled(path, "relevant", name_file=several) for path in args.files]
     classifier = Classifier(cli_taxonomy(args.taxonomy))
     reports = []
     for rows in datasets:
@@ -203,7 +207,7 @@ def run_stories(args: argparse.Namespace) -> int:
     names = column_names(args.files, args.names)
     reports = []
     for path in args.files:
-        rows = _labelled(path, "story")
+        rows = _labelled(path, "story", name_file=len(args.files) > 1)
         predicted = group_rows(rows)
         reports.append(
             clustering_report([str(r["story"]) for r in rows], [str(p) for p in predicted])
