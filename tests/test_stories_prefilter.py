@@ -7,7 +7,7 @@ from datetime import date
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain import stories
+from bot.domain import story_features as stories
 
 WORDS = [
     "met", "meets", "in-person", "face to face", "sat down", "summit", "phone", "video call",
