@@ -42,7 +42,7 @@ from bot.domain.parse import parse_feed
 from bot.domain.polling import next_poll_at
 from bot.domain.render import render_alert, render_burst_summary
 from bot.domain.route import DeliveryIntent, burst_summary_intent, cap_burst, route_item
-from bot.domain.stories import StoryIndex, fingerprint
+from bot.domain.stories import Fingerprint, StoryIndex, fingerprint
 from bot.domain.storyline import extend_story, open_story
 from bot.domain.taxonomy import Taxonomy
 from bot.domain.views import AlertView
@@ -50,7 +50,6 @@ from bot.domain.views import AlertView
 FULL_TEXT_MAX = 20_000  # characters of an entry's text that classification reads
 
 Status = Literal["ok", "not_modified", "failed"]
-Fingerprint = dict[str, Any]
 
 
 # --------------------------------------------------------------------------- data
