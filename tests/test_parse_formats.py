@@ -167,3 +167,20 @@ def test_utf8_bom_and_leading_whitespace_are_fine() -> None:
     body, _ = fs.render_feed(0, "rss2", 2, 5)
     feed = parse_feed(b"\xef\xbb\xbf\n  " + body.split(b"\n", 1)[1], url=URL)
     assert len(feed.entries) == 2
+
+
+def test_html_page_in_gbk_is_read_with_the_http_charset() -> None:
+    page = (
+        "<html><head><title>外交部</title></head><body><ul class='releases'>"
+        "<li><a href='/a.html'>王毅同美国国务卿通电话</a></li>"
+        "<li><a href='/b.html'>朱镕基会见美国客人</a></li></ul></body></html>"
+    ).encode("gbk")
+    feed = parse_feed(
+        page,
+        url="https://fmprc.example/",
+        content_type="text/html; charset=gb2312",  # GBK bytes under the old label
+        source_type="html",
+        selector="ul.releases li a",
+    )
+    assert [e.title for e in feed.entries] == ["王毅同美国国务卿通电话", "朱镕基会见美国客人"]
+    assert feed.title == "外交部"

@@ -231,7 +231,7 @@ def _fill(item: etree._Element, table: Table, atom_ns: str | None) -> _Slots:
         elif field == ATOM_LINK:
             _offer_atom_link(slots, child, rank)
         elif field == LINK:
-            if slots.offer(LINK, rank, child.text or child.get("href")):
+            if slots.offer(LINK, rank, (child.text or "").strip() or child.get("href")):
                 slots.link_element = child
         elif field == GUID:
             if slots.offer(GUID, rank, child.text):

@@ -26,7 +26,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from bot.domain.errors import ParseError
-from bot.domain.feed_bytes import repair_markup, to_utf8
+from bot.domain.feed_bytes import http_charset, repair_markup, to_utf8
 from bot.domain.feed_entries import (
     MAX_ENTRIES,
     finish_feed,
@@ -119,7 +119,7 @@ def _sniff(head: bytes, content_type: str | None, source_type: str) -> str:
 def _html_not_feed_message(body: bytes, url: str, content_type: str | None) -> str:
     """The not-a-feed error, pointing at the page's advertised feed when it has one."""
     try:
-        doc = lxml_html.document_fromstring(body, parser=_html_parser(content_type))
+        doc = _html_document(body, content_type)
     except (etree.ParserError, ValueError):
         return NOT_A_FEED_HTML
     for link in doc.iter("link"):
@@ -208,12 +208,11 @@ def _json_id(value: Any) -> str | None:
 
 
 def _json_item(raw: dict[str, Any], base: str, language: str | None) -> ParsedEntry | None:
-    author = None
     authors = raw.get("authors")
-    if isinstance(authors, list) and authors and isinstance(authors[0], dict):
-        author = _str_or_none(authors[0].get("name"))
-    elif isinstance(raw.get("author"), dict):
-        author = _str_or_none(raw["author"].get("name"))
+    if not isinstance(authors, list):
+        authors = [raw.get("author")]
+    names = (_str_or_none(a.get("name")) for a in authors if isinstance(a, dict))
+    author = next((name for name in names if name), None)
     summary = (
         _str_or_none(raw.get("summary"))
         or _str_or_none(raw.get("content_html"))
@@ -238,6 +237,14 @@ def _json_item(raw: dict[str, Any], base: str, language: str | None) -> ParsedEn
 # --------------------------------------------------------------------------- HTML pages
 
 
+def _html_document(body: bytes, content_type: str | None) -> lxml_html.HtmlElement:
+    """An HTML page as a tree. With an HTTP charset, the bytes are decoded here (labels
+    widened as for feeds); without one, lxml follows the page's own ``<meta charset>``."""
+    if http_charset(content_type) is not None:
+        body, content_type = to_utf8(body, content_type).data, "text/html; charset=utf-8"
+    return lxml_html.document_fromstring(body, parser=_html_parser(content_type))
+
+
 def _html_parser(content_type: str | None) -> lxml_html.HTMLParser:
     match = _CHARSET.search(content_type or "")
     return lxml_html.HTMLParser(
@@ -256,7 +263,7 @@ def parse_html_page(
     list). A matched element that is not a link contributes its first link. A ``<time>`` near
     the link gives the date."""
     try:
-        doc = lxml_html.document_fromstring(body, parser=_html_parser(content_type))
+        doc = _html_document(body, content_type)
     except (etree.ParserError, ValueError) as exc:
         raise ParseError(f"the page could not be read as HTML ({exc})") from None
     base = url
