@@ -22,6 +22,7 @@ import binascii
 from collections.abc import Callable
 from datetime import datetime
 from functools import cache
+from operator import itemgetter
 from urllib.parse import urljoin
 
 from lxml import etree
@@ -182,33 +183,31 @@ def _resolve(href: str, element: etree._Element, url: str) -> str:
 # --------------------------------------------------------------------------- items
 
 
-class _Slots:
-    """The best-ranked value seen so far for each field of one item."""
+_UNSET = 1 << 30
 
-    __slots__ = ("alt_typed", "dates", "guid_element", "link_element", "values")
+
+class _Slots:
+    """The best-ranked (lowest) value seen so far for each field of one item."""
+
+    __slots__ = ("alt_typed", "dates", "guid_element", "link_element", "ranks", "values")
 
     def __init__(self) -> None:
-        self.values: list[tuple[int, str] | None] = [None] * 7
+        self.ranks: list[int] = [_UNSET] * 7
+        self.values: list[str | None] = [None] * 7
         self.dates: list[tuple[int, str]] = []
         self.link_element: etree._Element | None = None
         self.guid_element: etree._Element | None = None
         self.alt_typed = False
 
-    def offer(self, field: int, rank: int, value: str | None) -> bool:
-        if not value or value.isspace():
-            return False
-        current = self.values[field]
-        if current is None or rank < current[0]:
-            self.values[field] = (rank, value)
-            return True
-        return False
-
     def get(self, field: int) -> str | None:
-        value = self.values[field]
-        return value[1] if value else None
+        return self.values[field]
 
     def published(self) -> datetime | None:
-        for _rank, text in sorted(self.dates, key=lambda pair: pair[0]):
+        """The best-ranked date that parses."""
+        dates = self.dates
+        if len(dates) == 1:
+            return parse_date(dates[0][1])
+        for _rank, text in sorted(dates, key=itemgetter(0)):
             value = parse_date(text)
             if value is not None:
                 return value
@@ -216,32 +215,40 @@ class _Slots:
 
 
 def _fill(item: etree._Element, table: Table, atom_ns: str | None) -> _Slots:
+    """One pass over the children of ``item``; hot: kept flat on purpose."""
     slots = _Slots()
+    ranks, values = slots.ranks, slots.values
     for child in item:
-        tag = child.tag
-        if not isinstance(tag, str):
-            continue
-        spec = table.get(tag)
+        spec = table.get(child.tag)  # comments and entities have non-string tags: no match
         if spec is None:
             continue
         field, rank = spec
         if field == DATE:
             if child.text:
                 slots.dates.append((rank, child.text))
-        elif field == ATOM_LINK:
+            continue
+        if field == ATOM_LINK:
             _offer_atom_link(slots, child, rank)
+            continue
+        if rank >= ranks[field]:
+            continue
+        value: str | None
+        if field in (TITLE, SUMMARY):
+            value = atom_text(child) if atom_ns is not None else flat_text(child)
         elif field == LINK:
-            if slots.offer(LINK, rank, (child.text or "").strip() or child.get("href")):
-                slots.link_element = child
+            value = (child.text or "").strip() or child.get("href")
         elif field == GUID:
-            if slots.offer(GUID, rank, child.text):
-                slots.guid_element = child
-        elif field == AUTHOR and atom_ns is not None and tag == _q(atom_ns, "author"):
-            slots.offer(AUTHOR, rank, child.findtext(_q(atom_ns, "name")))
-        elif field in (TITLE, SUMMARY):
-            slots.offer(field, rank, atom_text(child) if atom_ns is not None else flat_text(child))
+            value = child.text
+        elif field == AUTHOR and atom_ns is not None and child.tag == _q(atom_ns, "author"):
+            value = child.findtext(_q(atom_ns, "name"))
         else:
-            slots.offer(field, rank, flat_text(child))
+            value = flat_text(child)
+        if value and not value.isspace():
+            ranks[field], values[field] = rank, value
+            if field == LINK:
+                slots.link_element = child
+            elif field == GUID:
+                slots.guid_element = child
     return slots
 
 
@@ -250,10 +257,10 @@ def _offer_atom_link(slots: _Slots, link: etree._Element, rank: int) -> None:
     if not href or not _is_alternate(link.get("rel")):
         return
     typed = (link.get("type") or "").split(";")[0].strip().lower() in _HTML_TYPES
-    current = slots.values[LINK]
-    better_type = typed and not slots.alt_typed and current is not None and current[0] == rank
-    if current is None or rank < current[0] or better_type:
-        slots.values[LINK] = (rank, href)
+    current = slots.ranks[LINK]
+    better_type = typed and not slots.alt_typed and current == rank
+    if rank < current or better_type:
+        slots.ranks[LINK], slots.values[LINK] = rank, href
         slots.link_element = link
         slots.alt_typed = typed
 
@@ -308,12 +315,15 @@ def _channel_info(channel: etree._Element | None) -> tuple[str | None, str | Non
     if channel is None:
         return None, None
     table = rss_table(_ns(channel.tag))
-    slots = _Slots()
+    best: dict[int, tuple[int, str]] = {}
     for child in channel:
-        spec = table.get(child.tag) if isinstance(child.tag, str) else None
-        if spec is not None and spec[0] in (TITLE, LANGUAGE):
-            slots.offer(spec[0], spec[1], flat_text(child))
-    return slots.get(TITLE), slots.get(LANGUAGE)
+        field, rank = table.get(child.tag, (-1, 0))
+        if field in (TITLE, LANGUAGE) and (field not in best or rank < best[field][0]):
+            text = flat_text(child)
+            if text.strip():
+                best[field] = (rank, text)
+    title, language = best.get(TITLE), best.get(LANGUAGE)
+    return (title[1] if title else None), (language[1] if language else None)
 
 
 def _collect(
