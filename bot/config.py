@@ -30,7 +30,7 @@ from pydantic import (
 
 from bot.domain.errors import ConfigError
 from bot.domain.models import SourceSpec
-from bot.domain.source_input import check_interval, clean_source_url
+from bot.domain.source_input import check_interval, clean_source_name, clean_source_url
 
 DEFAULT_DATABASE_URL = "sqlite:///./uschina-bot.db"
 DEFAULT_CONFIG_FILE = "uschina-bot.yaml"
@@ -95,6 +95,14 @@ class SourceConfig(_Strict):
     def _interval(cls, value: Any) -> int:
         try:
             return check_interval(duration_seconds(value))
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        try:
+            return clean_source_name(value)
         except ConfigError as exc:
             raise ValueError(str(exc)) from None
 

@@ -108,6 +108,18 @@ def test_cli_interval_out_of_bounds_is_refused(
     assert "No sources" in listing(capsys)
 
 
+@pytest.mark.parametrize(
+    ("name", "words"), [("Evil\u202eFeed", "U+202E"), ("x" * 300, "too long"), ("  ", "empty")]
+)
+def test_cli_source_name_is_checked(
+    env: Path, name: str, words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["sources", "add", "https://93.184.216.34/f", "--name", name]) == 2
+    err = capsys.readouterr().err
+    assert "--name" in err and words in err
+    assert "No sources" in listing(capsys)
+
+
 def test_cli_huge_selector_is_a_clear_error(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     selector = " > ".join(["div"] * 5000)
     argv = ["sources", "add", "https://93.184.216.34/", "--type", "html", "--selector", selector]
@@ -157,6 +169,12 @@ def test_opml_import_reports_what_it_skipped(
             "sources.0.interval",
             2,
             "duration",
+        ),
+        (
+            "sources:\n  - {name: \"a\\u202eb\", url: 'http://x.example/'}\n",
+            "sources.0.name",
+            2,
+            "U+202E",
         ),
         (
             "sources:\n  - {name: a, url: 'http://x.example/\u202e'}\n",

@@ -104,7 +104,7 @@ def add_source(args: argparse.Namespace) -> int:
 
     from bot.config import duration_seconds
     from bot.domain.models import SourceSpec
-    from bot.domain.source_input import check_interval
+    from bot.domain.source_input import check_interval, clean_source_name
 
     url = _validate_url(args.url)
     try:
@@ -117,8 +117,12 @@ def add_source(args: argparse.Namespace) -> int:
         raise ConfigError("--selector only applies to --type html pages")
     if args.selector:
         _check_selector(args.selector)
+    try:
+        name = clean_source_name(args.name) if args.name is not None else None
+    except ConfigError as exc:
+        raise ConfigError(f"--name: {exc}") from None
     spec = SourceSpec(
-        name=args.name or urlsplit(url).hostname or url,
+        name=name or urlsplit(url).hostname or url,
         url=url,
         type=args.type,
         interval_s=interval,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree
@@ -25,6 +26,7 @@ from bot.domain.models import SourceSpec, SourceType
 from bot.domain.source_input import (
     MAX_INTERVAL_S,
     MIN_INTERVAL_S,
+    clean_source_name,
     clean_source_url,
     selector_length_problem,
     shown_url,
@@ -61,7 +63,10 @@ def _attr(element: etree._Element, name: str) -> str | None:
 
 
 def _spec_from_outline(outline: etree._Element, url: str) -> SourceSpec:
-    name = (_attr(outline, "title") or _attr(outline, "text") or "").strip() or url
+    try:
+        name = clean_source_name((_attr(outline, "title") or _attr(outline, "text") or "")[:200])
+    except ConfigError:  # empty, or with control characters: the host stands in
+        name = urlsplit(url).hostname or url
     kind = (_attr(outline, "sourceType") or "auto").strip().lower()
     source_type: SourceType = kind if kind in _SOURCE_TYPES else "auto"  # type: ignore[assignment]
     interval = (_attr(outline, "interval") or "").strip()

@@ -25,6 +25,7 @@ MAX_URL_LENGTH = 2048
 MIN_INTERVAL_S = 60
 MAX_INTERVAL_S = 7 * 86400
 MAX_SELECTOR_LENGTH = 500
+MAX_NAME_LENGTH = 200
 ALLOWED_SCHEMES = ("http", "https")
 
 
@@ -181,6 +182,22 @@ def check_interval(seconds: float, *, what: str = "interval") -> int:
             f"got {seconds:g} seconds"
         )
     return int(seconds)
+
+
+def clean_source_name(name: str) -> str:
+    """A display name: trimmed, 1 to ``MAX_NAME_LENGTH`` characters, no control or invisible
+    characters (a bidi override would reorder the rest of the line it is shown in)."""
+    name = name.strip()
+    if not name:
+        raise ConfigError("the name is empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ConfigError(
+            f"the name is too long ({len(name)} characters; at most {MAX_NAME_LENGTH})"
+        )
+    bad = _bad_character(name.replace(" ", ""))
+    if bad:
+        raise ConfigError(f"the name contains a control or invisible character ({bad})")
+    return name
 
 
 def selector_length_problem(selector: str) -> str | None:
