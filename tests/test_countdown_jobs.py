@@ -208,6 +208,7 @@ async def test_proposal_then_track_creates_a_countdown_once(store: Store) -> Non
         True,
         "proposal",
     )
+    assert countdown.follow_news  # created by the bot from the news: it follows the news
     assert len(await store.countdowns.all()) == 1
     [tracked] = await store.countdowns.proposals(status="tracked")
     assert tracked.countdown_id == countdown.id
