@@ -1,6 +1,6 @@
 """Whole-pipeline ingest speed: uschina-bot against the ``reader`` library on one local corpus.
 
-    python -m benchmarks.ingest [--feeds 500 --items 50] [--database-url URL]
+    python -m benchmarks.ingest [--feeds 500 --items 50] [--runs 3] [--database-url URL]
 
 Starts the local feed server of the test suite (``tests/feedserver.py``) in its own process,
 so serving costs neither contender CPU time nor the GIL, then runs, each in a fresh process:
@@ -10,8 +10,11 @@ so serving costs neither contender CPU time nor the GIL, then runs, each in a fr
 (b) reader (``make_reader`` on a temporary SQLite file): the same feeds, ``update_feeds()``
     twice.
 
-Wall time and peak RSS of each poll are measured (the peak is reset between polls), ratios
-printed, and everything written to ``benchmarks/results/ingest-latest.json``.
+Wall time and peak RSS of each poll are measured (the peak is reset between polls); the peak
+RSS of uschina-bot's parsing worker processes (``poll.workers``) is reported beside it. Each
+contender runs ``--runs`` times (alternating, fresh database each time); the table shows
+medians with the goal of each row, and everything (every run, the machine's load) is written
+to ``benchmarks/results/ingest-latest.json``.
 
 Every feed lives on one host here, so the fetcher's per-host limit is raised to its global
 limit; a real deployment polls many hosts, where the per-host limit rarely binds.
@@ -27,6 +30,8 @@ import gc
 import io
 import json
 import os
+import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "ingest-latest.json"
 SELF = (sys.executable, "-m", "benchmarks.ingest")
 PER_HOST_MAX = 64  # the configuration's upper bound for poll.per_host
+MiB = 1024 * 1024
 
 
 # --------------------------------------------------------------------------- memory
@@ -120,12 +126,18 @@ async def _ours(corpus: dict[str, Any], database_url: str, concurrency: int) -> 
         ),
     )
     app = await build_app(settings, clock=lambda: datetime.now(UTC), output=io.StringIO())
-    result: dict[str, Any] = {"concurrency": concurrency, "per_host": settings.file.poll.per_host}
+    result: dict[str, Any] = {
+        "concurrency": concurrency,
+        "per_host": settings.file.poll.per_host,
+        "workers": settings.file.poll.workers,
+    }
     try:
         for name in ("first", "second"):
             phase: dict[str, Any] = {}
             with measured(phase):
                 summary = await poll_due(app, all_sources=True)
+            worker_peak = app.metrics.gauges.pop("uschina_bot_parse_worker_peak_rss_bytes", 0)
+            phase["workers_peak_rss_mib"] = round(worker_peak / MiB, 1)
             phase.update(
                 ok=summary.ok,
                 failed=summary.failed,
@@ -218,14 +230,50 @@ def ratio(a: float, b: float) -> float:
     return round(a / b, 2) if b else 0.0
 
 
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per phase, the median of every numeric figure over ``runs`` (same shape as a run)."""
+    out: dict[str, Any] = dict(runs[0])
+    for phase in ("first", "second"):
+        keys = [k for k, v in runs[0][phase].items() if isinstance(v, int | float)]
+        out[phase] = dict(runs[0][phase]) | {
+            k: round(statistics.median(r[phase][k] for r in runs), 3) for k in keys
+        }
+    return out
+
+
+def items_per_s(phase: dict[str, Any], key: str) -> float:
+    return round(phase[key] / phase["wall_s"], 1) if phase["wall_s"] else 0.0
+
+
+def goals(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]:
+    """The issue's goals, computed from reader's figures of the same run, and whether met."""
+    ours_rate = items_per_s(ours["first"], "new_items")
+    their_rate = items_per_s(theirs["first"], "entries_total")
+    first_goal_s = round(ours["first"]["new_items"] / (8 * their_rate), 2) if their_rate else 0
+    second_goal_s = round(theirs["second"]["wall_s"] / 2, 2)
+    rss_goal = round(theirs["first"]["peak_rss_mib"] + 50, 1)
+    return {
+        "first_items_per_s": {"ours": ours_rate, "reader": their_rate, "goal": 8 * their_rate},
+        "first_wall_s": {"goal": first_goal_s, "met": ours_rate >= 8 * their_rate},
+        "second_wall_s": {"goal": second_goal_s, "met": ours["second"]["wall_s"] <= second_goal_s},
+        "first_peak_rss_mib": {
+            "goal": rss_goal,
+            "met": ours["first"]["peak_rss_mib"] <= rss_goal,
+        },
+    }
+
+
 def report(result: dict[str, Any]) -> str:
     ours, theirs = result["uschina_bot"], result.get("reader")
     corpus = result["corpus"]
     lines = [
         f"corpus: {corpus['feeds']} feeds x {corpus['items_per_feed']} items, "
         f"{corpus['bytes'] / 1e6:.1f} MB, one local host (feed server in its own process)",
+        f"machine: {result['cpus']} CPUs, Python {result['python']}, load average "
+        f"{result['load_before']} before, {result['load_after']} after; "
+        f"medians of {result['runs_each']} runs each",
         f"uschina-bot: {ours['database']}, concurrency {ours['concurrency']}, per-host limit "
-        f"raised to {ours['per_host']} (one host here; real deployments poll many hosts)",
+        f"raised to {ours['per_host']} (one host here), {ours['workers']} parsing workers",
     ]
     if theirs:
         lines.append(
@@ -233,29 +281,57 @@ def report(result: dict[str, Any]) -> str:
             f"update_feeds(scheduled=False, workers={theirs['workers']})"
         )
     lines.append("")
-    header = f"{'':28}{'uschina-bot':>14}{'reader':>12}{'reader/ours':>13}"
+    header = f"{'':30}{'uschina-bot':>12}{'reader':>10}{'goal':>12}{'met':>6}"
     lines += [header, "-" * len(header)]
-    for phase, label in (("first", "first poll (all new)"), ("second", "second poll (all 304)")):
-        a = ours[phase]
-        b = theirs[phase] if theirs else None
-        lines.append(
-            f"{label + ' wall s':28}{a['wall_s']:>14.2f}"
-            + (f"{b['wall_s']:>12.2f}{ratio(b['wall_s'], a['wall_s']):>12.1f}x" if b else "")
+    g = result.get("goals", {})
+
+    def row(label: str, a: float, b: float | None, goal: str = "", met: bool | None = None) -> None:
+        mark = "" if met is None else ("yes" if met else "NO")
+        other = f"{b:>10.2f}" if b is not None else f"{'':>10}"
+        lines.append(f"{label:30}{a:>12.2f}{other}{goal:>12}{mark:>6}")
+
+    a1, a2 = ours["first"], ours["second"]
+    b1, b2 = (theirs["first"], theirs["second"]) if theirs else (None, None)
+    if g:
+        rate = g["first_items_per_s"]
+        row("first poll items/s", rate["ours"], rate["reader"], f">= {rate['goal']:.0f}")
+        row(
+            "first poll wall s",
+            a1["wall_s"],
+            b1["wall_s"] if b1 else None,
+            f"<= {g['first_wall_s']['goal']:.2f}",
+            g["first_wall_s"]["met"],
         )
-        lines.append(
-            f"{'  peak RSS MiB':28}{a['peak_rss_mib']:>14.0f}"
-            + (f"{b['peak_rss_mib']:>12.0f}" if b else "")
+        row(
+            "  peak RSS MiB",
+            a1["peak_rss_mib"],
+            b1["peak_rss_mib"] if b1 else None,
+            f"<= {g['first_peak_rss_mib']['goal']:.0f}",
+            g["first_peak_rss_mib"]["met"],
         )
-    first = ours["first"]
+        row("  parsing worker peak MiB", a1.get("workers_peak_rss_mib", 0.0), None, "(each)")
+        row(
+            "second poll (all 304) wall s",
+            a2["wall_s"],
+            b2["wall_s"] if b2 else None,
+            f"<= {g['second_wall_s']['goal']:.2f}",
+            g["second_wall_s"]["met"],
+        )
+    else:
+        row("first poll wall s", a1["wall_s"], None)
+        row("  peak RSS MiB", a1["peak_rss_mib"], None)
+        row("second poll (all 304) wall s", a2["wall_s"], None)
+    row("  peak RSS MiB", a2["peak_rss_mib"], b2["peak_rss_mib"] if b2 else None)
+    row("first poll CPU s (main process)", a1["cpu_s"], b1["cpu_s"] if b1 else None)
     lines.append("")
     lines.append(
-        f"uschina-bot first poll: {first['new_items']} new items "
-        f"({first['relevant_items']} relevant), {first['ok']} sources ok, "
-        f"{first['failed']} failed; second poll: {ours['second']['not_modified']} not modified"
+        f"uschina-bot first poll: {a1['new_items']:.0f} new items "
+        f"({a1['relevant_items']:.0f} relevant), {a1['ok']:.0f} sources ok, "
+        f"{a1['failed']:.0f} failed; second poll: {a2['not_modified']:.0f} not modified"
     )
     if theirs:
         lines.append(
-            f"reader: {theirs['first']['entries_total']} entries stored, "
+            f"reader: {b1['entries_total']:.0f} entries stored, "  # type: ignore[index]
             f"{theirs['failed_feeds']} feeds failed (it does not read HTML listing pages)"
         )
     return "\n".join(lines)
@@ -265,9 +341,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feeds", type=int, default=500)
     parser.add_argument("--items", type=int, default=50)
+    parser.add_argument("--runs", type=int, default=3, help="runs of each contender (median)")
     parser.add_argument("--database-url", metavar="URL")
     parser.add_argument("--concurrency", type=int, default=32, help="poll.concurrency")
-    parser.add_argument("--reader-workers", type=int, default=1, help="update_feeds(workers=)")
+    parser.add_argument("--reader-workers", type=int, default=4, help="update_feeds(workers=)")
     parser.add_argument("--skip-reader", action="store_true")
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--role", choices=("serve", "ours", "reader"), help=argparse.SUPPRESS)
@@ -286,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(out))
         return 0
 
+    load_before = [round(x, 2) for x in os.getloadavg()]
     server = subprocess.Popen(
         [*SELF, "--role", "serve", "--feeds", str(args.feeds), "--items", str(args.items)],
         cwd=ROOT,
@@ -293,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         stdout=subprocess.PIPE,
         text=True,
     )
+    runs: dict[str, list[dict[str, Any]]] = {"uschina_bot": [], "reader": []}
     try:
         assert server.stdout is not None
         corpus = json.loads(server.stdout.readline())
@@ -300,10 +379,26 @@ def main(argv: list[str] | None = None) -> int:
             tmp = Path(tmp_name)
             corpus_path = tmp / "corpus.json"
             corpus_path.write_text(json.dumps(corpus))
-            with database(args.database_url, tmp) as url:
-                ours = _child("ours", corpus_path, args, "--url", url)
-                ours["database"] = url.split(":", 1)[0]
-            theirs = None if args.skip_reader else _child("reader", corpus_path, args)
+            for n in range(args.runs):
+                run_dir = tmp / f"run{n}"
+                run_dir.mkdir()
+                with database(args.database_url, run_dir) as url:
+                    ours = _child("ours", corpus_path, args, "--url", url)
+                    ours["database"] = url.split(":", 1)[0]
+                runs["uschina_bot"].append(ours)
+                if not args.skip_reader:
+                    runs["reader"].append(_child("reader", corpus_path, args))
+                print(
+                    f"run {n + 1}/{args.runs}: uschina-bot {ours['first']['wall_s']:.2f} s / "
+                    f"{ours['second']['wall_s']:.2f} s"
+                    + (
+                        f"; reader {runs['reader'][-1]['first']['wall_s']:.2f} s / "
+                        f"{runs['reader'][-1]['second']['wall_s']:.2f} s"
+                        if runs["reader"]
+                        else ""
+                    ),
+                    flush=True,
+                )
     finally:
         if server.stdin is not None:
             server.stdin.close()
@@ -313,15 +408,18 @@ def main(argv: list[str] | None = None) -> int:
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "cpus": os.cpu_count(),
         "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "load_before": load_before,
+        "load_after": [round(x, 2) for x in os.getloadavg()],
+        "runs_each": args.runs,
         "corpus": {"feeds": args.feeds, "items_per_feed": args.items, "bytes": corpus["bytes"]},
-        "uschina_bot": ours,
+        "uschina_bot": median_run(runs["uschina_bot"]),
+        "runs": runs,
     }
-    if theirs:
-        result["reader"] = theirs
-        result["ratios"] = {
-            f"{phase}_poll_reader_over_ours": ratio(theirs[phase]["wall_s"], ours[phase]["wall_s"])
-            for phase in ("first", "second")
-        }
+    if runs["reader"]:
+        result["reader"] = median_run(runs["reader"])
+        result["goals"] = goals(result["uschina_bot"], result["reader"])
+    print()
     print(report(result))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")

@@ -76,8 +76,10 @@ class CpuStage:
         self._pool: ProcessPoolExecutor | None = None
         self.breaks = 0
 
-    def want_pool(self, waiting: int) -> bool:
-        return self.workers > 0 and (self._pool is not None or waiting >= self.pool_min)
+    def want_pool(self, waiting: int, *, large: bool = False) -> bool:
+        """Whether ``waiting`` jobs should go to the workers (``large``: part of a poll of at
+        least ``pool_min`` sources)."""
+        return self.workers > 0 and (self._pool is not None or large or waiting >= self.pool_min)
 
     def start(self) -> None:
         """Start the workers now (they initialise while the first fetches run)."""
@@ -117,6 +119,21 @@ class CpuStage:
                 else:
                     log.warning("a parsing worker died; restarting the workers")
             raise WorkerDied("the parsing worker stopped while reading this feed") from None
+
+    def worker_peak_rss_bytes(self) -> int:
+        """The largest peak RSS of the current workers (Linux; 0 when unknown)."""
+        pool = self._pool
+        processes = getattr(pool, "_processes", None) or {}
+        peak = 0
+        for pid in list(processes):
+            try:
+                with open(f"/proc/{pid}/status", encoding="ascii") as status:
+                    for line in status:
+                        if line.startswith("VmHWM:"):
+                            peak = max(peak, int(line.split()[1]) * 1024)
+            except (OSError, ValueError):
+                continue
+        return peak
 
     def close(self) -> None:
         if self._pool is not None:

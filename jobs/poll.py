@@ -58,7 +58,7 @@ log = logging.getLogger(__name__)
 
 STORY_WINDOW = timedelta(days=4)
 VIEW_MAX_AGE = timedelta(seconds=30)  # open stories and routes are reloaded this often
-GROUP_MAX = 128  # sources prepared and committed together at most
+GROUP_MAX = 32  # sources prepared and committed together at most (bounds memory)
 
 
 @dataclass(frozen=True)
@@ -168,6 +168,7 @@ class Poller:
         self._view: OpenStories | None = None
         self._routes: Routes | None = None
         self._view_at: datetime | None = None
+        self._large = False  # polling enough sources at once to be worth the workers
         self.finished: list[SourceResult] = []  # for ``tick`` callers; drained by them
 
     async def __aenter__(self) -> Poller:
@@ -189,6 +190,9 @@ class Poller:
         if self._fetcher is not None:
             await self._fetcher.aclose()
             self._fetcher = None
+        peak = self.cpu.worker_peak_rss_bytes()
+        if peak:
+            self.app.metrics.set("uschina_bot_parse_worker_peak_rss_bytes", peak)
         self.cpu.close()
 
     @property
@@ -219,8 +223,7 @@ class Poller:
         self, sources: Sequence[Source], now: datetime, progress: Progress | None = None
     ) -> list[SourceResult]:
         """Poll ``sources`` and wait for all of them; results in completion order."""
-        if len(sources) >= self.cpu.pool_min:
-            self.cpu.start()  # workers start up while the first fetches run
+        self._large = len(sources) >= self.cpu.pool_min
         futures = [f for s in sources if (f := self.start(s, now)) is not None]
         results: list[SourceResult] = []
         for done in asyncio.as_completed(futures):
@@ -262,7 +265,8 @@ class Poller:
         """Per job: None (nothing to parse), or a Future/Prepared/exception."""
         parse = [j for j in jobs if _has_body(j.outcome)]
         known = await self.app.store.ingest.known_identities_of(j.source.id for j in parse)
-        pooled = self.cpu.want_pool(len(parse))
+        # a large poll uses the workers from its first body on; an all-304 one never starts them
+        pooled = bool(parse) and self.cpu.want_pool(len(parse), large=self._large)
         work: list[Any] = []
         for job in jobs:
             if not _has_body(job.outcome):
