@@ -1,4 +1,5 @@
-"""Every benchmark in turn: classifier throughput, status board speed, whole-pipeline ingest.
+"""Every benchmark in turn: classifier throughput, status board speed, feed parsing speed,
+whole-pipeline ingest.
 
     python -m benchmarks.run_all
 
@@ -16,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = (
     ("classifier throughput", "benchmarks.classify_speed"),
     ("status board speed", "benchmarks.status_speed"),
+    ("feed parsing: fast path vs feedparser", "benchmarks.parse_speed"),
     ("ingest: uschina-bot vs reader", "benchmarks.ingest"),
 )
 
