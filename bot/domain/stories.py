@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -39,6 +40,7 @@ from bot.domain.story_score import (
     DocFreq,
     ScoreWeights,
     Weighted,
+    days_apart,
     pair_score,
     weigh,
     weighted_pair_score,
@@ -61,6 +63,7 @@ DEFAULT_THRESHOLD = 0.33
 _MAX_MEMBERS = 6
 _PROBE_TOKENS = 16  # rarest shared tokens of an item used to look up candidate stories
 _MAX_CANDIDATES = 10  # stories scored per item at most
+_MAX_HOLDERS = 64  # a probe held by more open stories than this names no particular event
 
 
 @dataclass
@@ -96,10 +99,6 @@ def _index_tokens(fp: Fingerprint) -> list[str]:
     return list(fp.tokens) + [f"#{n}" for n in fp.numbers]
 
 
-def _days(a: str, b: str) -> int:
-    return abs((date.fromisoformat(a) - date.fromisoformat(b)).days)
-
-
 def canonical_order(fp: Fingerprint) -> tuple[int, str, str, str]:
     """Sort key of the batch order: dated items first in publication order, then items dated
     only by their text, then the rest; ties broken by content, then identity."""
@@ -118,8 +117,10 @@ class StoryIndex:
     day is more than ``window_days`` before the newest day seen is retired. Retired stories are
     forgotten, unless ``archive`` is set (batch use): then items without any date can still
     join them. Token rarity is learnt from every assigned item unless a fixed ``doc_freq`` is
-    given with ``learn_doc_freq=False``. ``candidate_index=False`` finds the same candidates
-    by scanning every story instead of the postings (slow; for equivalence tests).
+    given with ``learn_doc_freq=False``. Candidates are looked up through postings of the
+    item's rarest tokens, skipping tokens held by more than ``max_holders`` stories (so the
+    work per item is bounded); ``candidate_index=False`` finds the same candidates by
+    scanning every story (slow; for equivalence tests).
     """
 
     def __init__(
@@ -132,6 +133,7 @@ class StoryIndex:
         archive: bool = False,
         weights: ScoreWeights = WEIGHTS,
         candidate_index: bool = True,
+        max_holders: int = _MAX_HOLDERS,
     ) -> None:
         self.window_days = window_days
         self.max_stories = max_stories
@@ -141,6 +143,7 @@ class StoryIndex:
         self.archive = archive
         self.weights = weights
         self.candidate_index = candidate_index
+        self.max_holders = max_holders
         self._stories: dict[str, _Story] = {}
         self._postings: dict[str, set[str]] = {}
         self._retired: dict[str, _Story] = {}
@@ -203,44 +206,50 @@ class StoryIndex:
 
     def _candidates(self, fp: Fingerprint) -> list[_Story]:
         """Up to ``_MAX_CANDIDATES`` in-window stories sharing the most rarity of the item's
-        probe tokens and numbers (ties by key)."""
-        probes = self._probes(fp)
+        probe tokens and numbers (ties by key). A token or number held by more than
+        ``max_holders`` stories names no particular event and is not used, which bounds the
+        work per item whatever the number of open stories."""
+        probes = [*self._probes(fp), *(f"#{n}" for n in fp.numbers)]
         sources = [(self._postings, self._stories)]
         if fp.published is None and self.archive:
             sources.append((self._retired_postings, self._retired))
         found: list[_Story] = []
         for postings, stories in sources:
             if self.candidate_index:
-                weight = self._weights_from_postings(fp, probes, postings)
+                weight = self._weights_from_postings(probes, postings)
             else:
-                weight = self._weights_by_scan(fp, probes, stories)
+                weight = self._weights_by_scan(probes, stories)
             ranked = sorted(weight, key=lambda k: (-weight[k], k))
-            in_window = [stories[k] for k in ranked if self._in_window(stories[k], fp.published)]
-            found.extend(in_window[:_MAX_CANDIDATES])
+            in_window = (stories[k] for k in ranked if self._in_window(stories[k], fp.published))
+            found.extend(itertools.islice(in_window, _MAX_CANDIDATES))
         return found
 
+    def _probe_weight(self, probe: str) -> float:
+        return 1.0 if probe.startswith("#") else self.df.idf(probe)
+
     def _weights_from_postings(
-        self, fp: Fingerprint, probes: list[str], postings: dict[str, set[str]]
+        self, probes: list[str], postings: dict[str, set[str]]
     ) -> dict[str, float]:
         weight: dict[str, float] = {}
-        for token in probes:
-            idf = self.df.idf(token)
-            for key in postings.get(token, ()):
-                weight[key] = weight.get(key, 0.0) + idf
-        for number in fp.numbers:
-            for key in postings.get(f"#{number}", ()):
-                weight[key] = weight.get(key, 0.0) + 1.0
+        for probe in probes:
+            holders = postings.get(probe, ())
+            if len(holders) > self.max_holders:
+                continue
+            add = self._probe_weight(probe)
+            for key in holders:
+                weight[key] = weight.get(key, 0.0) + add
         return weight
 
-    def _weights_by_scan(
-        self, fp: Fingerprint, probes: list[str], stories: dict[str, _Story]
-    ) -> dict[str, float]:
+    def _weights_by_scan(self, probes: list[str], stories: dict[str, _Story]) -> dict[str, float]:
+        """What :meth:`_weights_from_postings` computes, by reading every story."""
+        holders = {p: [k for k, s in stories.items() if p in s.tokens] for p in probes}
         weight: dict[str, float] = {}
         for key, story in stories.items():
-            total = sum(self.df.idf(t) for t in probes if t in story.tokens)
-            total += sum(1.0 for n in fp.numbers if f"#{n}" in story.tokens)
-            if total:
-                weight[key] = total
+            usable = [
+                p for p in probes if p in story.tokens and len(holders[p]) <= self.max_holders
+            ]
+            if usable:
+                weight[key] = sum(self._probe_weight(p) for p in usable)
         return weight
 
     @staticmethod
@@ -248,7 +257,7 @@ class StoryIndex:
         if not day or not story.first or not story.last:
             return True
         gap = WEIGHTS.max_pub_gap
-        return _days(day, story.first) <= gap or _days(day, story.last) <= gap
+        return days_apart(day, story.first) <= gap or days_apart(day, story.last) <= gap
 
     def _story_score(self, story: _Story, fp: Fingerprint, weighted: Weighted) -> float:
         """Mostly the best link to a member; vetoed when any member rules the item out."""

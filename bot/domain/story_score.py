@@ -18,6 +18,7 @@ Event agreement (vetoes, :func:`event_conflict`): two items are never one event 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -140,8 +141,17 @@ def text_similarity(a: Weighted, b: Weighted) -> float:
 # --------------------------------------------------------------------------- dates
 
 
-def _days(a: str, b: str) -> int:
-    return abs((date.fromisoformat(a) - date.fromisoformat(b)).days)
+@functools.lru_cache(maxsize=8192)
+def _ordinal(day: str) -> int:
+    return date.fromisoformat(day).toordinal()
+
+
+def days_apart(a: str, b: str) -> int:
+    """Whole days between two ISO days."""
+    return abs(_ordinal(a) - _ordinal(b))
+
+
+_days = days_apart
 
 
 def _min_gap(xs: Sequence[str], ys: Sequence[str]) -> int | None:
