@@ -42,7 +42,7 @@ from bot.domain.parse import parse_feed
 from bot.domain.polling import next_poll_at
 from bot.domain.render import render_alert, render_burst_summary
 from bot.domain.route import DeliveryIntent, burst_summary_intent, cap_burst, route_item
-from bot.domain.stories import Fingerprint, StoryIndex, fingerprint
+from bot.domain.stories import Fingerprint, StoryIndex, canonical_order, fingerprint
 from bot.domain.storyline import extend_story, open_story
 from bot.domain.taxonomy import Taxonomy
 from bot.domain.views import AlertView
@@ -297,15 +297,9 @@ def decide(
         warning=prepared.warning,
         fetched=prepared.fetched,
     )
-    grouped: list[tuple[Item, Story, bool]] = []
-    touched: dict[str, Story] = {}
-    for judged in prepared.items:
-        item = judged.item
-        if item.relevant and judged.fingerprint is not None:
-            item, story, is_new_story = _group(stories, item, judged.fingerprint)
-            touched[story.key] = story
-            grouped.append((item, story, is_new_story))
-        batch.items.append((item, judged.identities))
+    grouped, touched, keyed = _group_batch(stories, prepared.items)
+    for position, judged in enumerate(prepared.items):
+        batch.items.append((keyed.get(position, judged.item), judged.identities))
     intents_by_item: list[tuple[Item, list[DeliveryIntent], Story]] = []
     if not baseline and touched:
         alerted = {k: set(stories.alerted.get(k, ())) for k in touched}
@@ -328,12 +322,33 @@ def decide(
     return batch
 
 
-def _group(stories: OpenStories, item: Item, fp: Fingerprint) -> tuple[Item, Story, bool]:
-    key, is_new = stories.index.assign(fp)
-    existing = stories.stories.get(key)
-    story = open_story(key, item) if existing is None or is_new else extend_story(existing, item)
-    stories.stories[key] = story
-    return replace(item, story_key=key), story, is_new
+def _group_batch(
+    stories: OpenStories, judged: Sequence[Judged]
+) -> tuple[list[tuple[Item, Story, bool]], dict[str, Story], dict[int, Item]]:
+    """Assign a batch's relevant items to stories with :meth:`StoryIndex.assign_batch`, in
+    its canonical order, so one source's items group the same whatever order its feed lists
+    them in. Returns the grouped items in that order, the stories they touched, and each
+    grouped item (now with its story key) by its position in ``judged``."""
+    members = [(i, j.item, j.fingerprint) for i, j in enumerate(judged) if j.item.relevant]
+    members = [m for m in members if m[2] is not None]
+    fps = [fp for _, _, fp in members if fp is not None]
+    order = sorted(range(len(fps)), key=lambda n: canonical_order(fps[n]))
+    assigned = stories.index.assign_batch(fps)
+    grouped: list[tuple[Item, Story, bool]] = []
+    touched: dict[str, Story] = {}
+    keyed: dict[int, Item] = {}
+    for n in order:
+        position, item, _ = members[n]
+        key, is_new = assigned[n]
+        existing = stories.stories.get(key)
+        story = (
+            open_story(key, item) if existing is None or is_new else extend_story(existing, item)
+        )
+        stories.stories[key] = story
+        touched[key] = story
+        keyed[position] = replace(item, story_key=key)
+        grouped.append((keyed[position], story, is_new))
+    return grouped, touched, keyed
 
 
 def deliveries(
