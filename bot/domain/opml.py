@@ -53,7 +53,7 @@ def _safe_parser() -> etree.XMLParser:
 def _attr(element: etree._Element, name: str) -> str | None:
     """Attribute ``name`` looked up case-insensitively (``xmlUrl`` vs ``xmlurl``)."""
     value = element.get(name)
-    if value is not None:
+    if isinstance(value, str):
         return value
     lowered = name.lower()
     for key, val in element.attrib.items():
