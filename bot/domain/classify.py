@@ -40,26 +40,32 @@ PAIR_GLUE = frozenset({"", "and", "and the", "to", "vs", "versus", "or"})
 SIDE_NAMES = ("US", "China")
 SIDE_IDS = {"us": 0, "cn": 1}
 
-# A compiled key's record: (key length, topic phrases ((topic, weight, is_support, ident), ...),
-# excluded topics (topic, ...), sides ((side, label, kind), ...), cue label or "",
-# is near-miss, third-party label or "", setting bits: MULTILATERAL | PARTICIPATION).
+# A compiled key's record: (key length, topic phrases ((topic, headline weight, weight,
+# is_support, ident), ...),
+# excluded topics (topic, ...), sides ((side, label, kind, folded label), ...), cue label or "",
+# is near-miss, third-party label or "", setting bits: MULTILATERAL | PARTICIPATION,
+# is a hit (any of the above but exclusions and near-misses), is a span (exclusion or
+# near-miss), is a prefix key (``*``: the match may end inside a word)).
 # A side's kind is an actor rank, "country", "issue" (Taiwan), "company" or "place".
 Record = tuple[
     int,
-    tuple[tuple[int, float, bool, str], ...],
+    tuple[tuple[int, float, float, bool, str], ...],
     tuple[int, ...],
-    tuple[tuple[int, str, str], ...],
+    tuple[tuple[int, str, str, str], ...],
     str,
     bool,
     str,
     int,
+    bool,
+    bool,
+    bool,
 ]
 MULTILATERAL = 1
 PARTICIPATION = 2
 # A topic hit: (start, end, weight, is_support, ident).
 TopicHit = tuple[int, int, float, bool, str]
-# A side hit: (word start, word end, label, kind).
-SideHit = tuple[int, int, str, str]
+# A side hit: (word start, word end, label, kind, folded label).
+SideHit = tuple[int, int, str, str, str]
 # An interaction cue: (label, words as written, start).
 Cue = tuple[str, str, int]
 
@@ -96,6 +102,77 @@ class Classifier:
             lower = "".join(c.lower() if len(c.lower()) == 1 else c for c in cased)
         title_end = len(head) + 2
 
+        # One pass that takes every hit as it comes. Exclusions and near-misses are rare; an item
+        # with one is read again by _collect, which checks each hit against them.
+        topics: dict[int, list[TopicHit]] = {}
+        sides: tuple[list[SideHit], list[SideHit]] = ([], [])
+        cues: list[Cue] = []
+        thirds: list[tuple[int, str]] = []
+        setting = 0
+        spanned = False
+        for end, variants in self._automaton.iter(lower):
+            for cased_key, rec in variants:
+                start = end - rec[0] + 1
+                if cased_key and cased[start : end + 1] != cased_key:
+                    continue
+                if rec[9]:
+                    spanned = True
+                    break
+                if not rec[8]:
+                    continue
+                setting |= rec[7]
+                if rec[1]:
+                    in_title = end < title_end
+                    for topic, title_weight, weight, support, ident in rec[1]:
+                        hit = (start, end, title_weight if in_title else weight, support, ident)
+                        found = topics.get(topic)
+                        if found is None:
+                            topics[topic] = [hit]
+                        else:
+                            found.append(hit)
+                if rec[3]:
+                    stop = cased.find(" ", end) if rec[10] and cased[end] != " " else end
+                    for side, label, kind, folded in rec[3]:
+                        sides[side].append((start + 1, stop, label, kind, folded))
+                if rec[4]:
+                    cues.append(
+                        (
+                            rec[4],
+                            _surface(cased, start, end) if rec[10] else cased[start + 1 : end],
+                            start,
+                        )
+                    )
+                if rec[6]:
+                    thirds.append((start, rec[6]))
+            if spanned:
+                break
+        if spanned:
+            topics, sides, cues, thirds, setting = self._collect(cased, lower, title_end)
+
+        totals = {
+            t: (0.0 if h[0][3] else h[0][2]) if len(h) == 1 else _weigh(h)
+            for t, h in topics.items()
+        }
+        relevant, reasons = self._relevance(
+            totals, topics, sides, cues, thirds, setting, title_end, lower
+        )
+        if not relevant:
+            return Classification(relevant=False, why={"relevance": reasons})
+        self._diplomacy_weight(totals, topics, sides)
+        return self._explain(totals, topics, sides, reasons, cased)
+
+    def _collect(
+        self, cased: str, lower: str, title_end: int
+    ) -> tuple[
+        dict[int, list[TopicHit]],
+        tuple[list[SideHit], list[SideHit]],
+        list[Cue],
+        list[tuple[int, str]],
+        int,
+    ]:
+        """Topic, side, cue and third-party hits of an item that has exclusions or
+        near-misses: every hit is checked against them (the same result as the one pass
+        ``classify`` makes when there are none)."""
         hits: list[tuple[int, int, Record]] = []
         spans: list[tuple[int, int, Record]] = []
         for end, variants in self._automaton.iter(lower):
@@ -103,9 +180,9 @@ class Classifier:
                 start = end - rec[0] + 1
                 if cased_key and cased[start : end + 1] != cased_key:
                     continue
-                if rec[5] or rec[2]:
+                if rec[9]:
                     spans.append((start, end, rec))
-                if rec[1] or rec[3] or rec[4] or rec[6] or rec[7]:
+                if rec[8]:
                     hits.append((start, end, rec))
 
         topics: dict[int, list[TopicHit]] = {}
@@ -116,32 +193,29 @@ class Classifier:
         for start, end, rec in hits:
             setting |= rec[7]
             if rec[1]:
-                boost = TITLE_BOOST if end < title_end else 1.0
-                for topic, weight, support, ident in rec[1]:
+                in_title = end < title_end
+                for topic, title_weight, weight, support, ident in rec[1]:
                     if spans and _excluded(topic, start, end, spans):
                         continue
+                    hit = (start, end, title_weight if in_title else weight, support, ident)
                     found = topics.get(topic)
                     if found is None:
-                        topics[topic] = [(start, end, weight * boost, support, ident)]
+                        topics[topic] = [hit]
                     else:
-                        found.append((start, end, weight * boost, support, ident))
+                        found.append(hit)
             if spans and _near_miss(start, end, spans):
                 continue
-            for side, label, kind in rec[3]:
-                stop = end if cased[end] == " " else cased.find(" ", end)
-                sides[side].append((start + 1, stop, label, kind))
+            if rec[3]:
+                stop = cased.find(" ", end) if rec[10] and cased[end] != " " else end
+                for side, label, kind, folded in rec[3]:
+                    sides[side].append((start + 1, stop, label, kind, folded))
             if rec[4]:
-                cues.append((rec[4], _surface(cased, start, end), start))
+                surface = _surface(cased, start, end) if rec[10] else cased[start + 1 : end]
+                cues.append((rec[4], surface, start))
             if rec[6]:
                 thirds.append((start, rec[6]))
 
-        totals = {t: _weigh(h) for t, h in topics.items()}
-        evidence = _Evidence(sides, cues, thirds, setting, title_end)
-        relevant, reasons = self._relevance(totals, topics, evidence, lower)
-        if not relevant:
-            return Classification(relevant=False, why={"relevance": reasons})
-        self._diplomacy_weight(totals, topics, sides)
-        return self._explain(totals, topics, sides, reasons, cased)
+        return topics, sides, cues, thirds, setting
 
     def classify_many(self, rows: Iterable[Mapping[str, Any]]) -> list[Classification]:
         """Classify rows carrying ``title`` and ``summary`` (missing keys read as empty)."""
@@ -156,38 +230,58 @@ class Classifier:
         self,
         totals: dict[int, float],
         topics: dict[int, list[TopicHit]],
-        ev: _Evidence,
+        sides: tuple[list[SideHit], list[SideHit]],
+        cues: list[Cue],
+        thirds: list[tuple[int, str]],
+        setting: int,
+        title_end: int,
         text: str,
     ) -> tuple[bool, list[str]]:
         """Both sides, a link between them, and none of the rules that rule an item out."""
-        implied = [side for topic, side in self._implies if totals.get(topic, 0.0) >= THRESHOLD]
-        dealings = any(label not in self._presence for label, _, _ in ev.cues)
-        present = [
-            _side_present(ev.sides[side], bool(ev.cues), dealings) or side in implied
-            for side in (0, 1)
-        ]
-        reasons = _side_reasons(ev.sides, implied, bool(ev.cues), dealings)
-        pair = _paired(ev.sides, text) if all(present) else ""
+        implied = (
+            [side for topic, side in self._implies if totals.get(topic, 0.0) >= THRESHOLD]
+            if totals and self._implies
+            else []
+        )
+        cued = bool(cues)
+        presence = self._presence
+        dealings = False
+        for label, _, _ in cues:
+            if label not in presence:
+                dealings = True
+                break
+        us_present, us_line, us_extra = _describe_side(0, sides[0], cued, dealings, 0 in implied)
+        cn_present, cn_line, cn_extra = _describe_side(1, sides[1], cued, dealings, 1 in implied)
+        reasons = [us_line, cn_line, *us_extra, *cn_extra]
+        both = us_present and cn_present
+        pair = _paired(sides, text) if both else ""
         if pair:
             reasons.append(f"named together: {pair}")
-        if ev.cues:
-            words = _unique(surface for _, surface, _ in ev.cues)
+        if cued:
+            words = _unique([surface for _, surface, _ in cues])
             reasons.append(f"interaction: {', '.join(words[:6])}")
-        others = _unique(label for _, label in ev.thirds)
+        others = _unique([label for _, label in thirds]) if thirds else []
         if others:
             reasons.append(f"others named: {', '.join(others)}")
-        if not all(present):
-            missing = " and ".join(SIDE_NAMES[s] for s in (0, 1) if not present[s])
+        if not both:
+            missing = " and ".join(
+                name
+                for name, ok in zip(SIDE_NAMES, (us_present, cn_present), strict=True)
+                if not ok
+            )
             reasons.append(f"not relevant: no {missing} side")
             return False, reasons
-        labels = [label for label, _, _ in ev.cues]
-        if ev.setting == MULTILATERAL | PARTICIPATION and all(c in self._presence for c in labels):
+        if setting == MULTILATERAL | PARTICIPATION and not dealings:
             reasons.append("not relevant: both sides only listed as guests of a multilateral event")
             return False, reasons
-        if not (pair or ev.cues or any(total >= THRESHOLD for total in totals.values())):
+        if not (pair or cued or any(total >= THRESHOLD for total in totals.values())):
             reasons.append("not relevant: both sides named but no dealings between them")
             return False, reasons
-        passing = self._third_party_meeting(totals, topics, ev, pair)
+        passing = (
+            self._third_party_meeting(totals, sides, cues, thirds, title_end, pair)
+            if thirds
+            else None
+        )
         if passing is not None:
             reasons.append(
                 f"not relevant: a meeting with {others[0]}; the {SIDE_NAMES[passing]} side is "
@@ -199,8 +293,10 @@ class Classifier:
     def _third_party_meeting(
         self,
         totals: dict[int, float],
-        topics: dict[int, list[TopicHit]],
-        ev: _Evidence,
+        sides: tuple[list[SideHit], list[SideHit]],
+        cues: list[Cue],
+        thirds: list[tuple[int, str]],
+        title_end: int,
         pair: str,
     ) -> int | None:
         """The side mentioned only in passing when the headline reports one side meeting a
@@ -211,15 +307,15 @@ class Classifier:
         (Taiwan, the South China Sea) may be at stake. "Xi meets Putin, criticises US
         sanctions" is a China–Russia meeting; the US is named once, by a country word.
         """
-        if pair or not any(start < ev.title_end for start, _ in ev.thirds):
+        if pair or not any(start < title_end for start, _ in thirds):
             return None
-        if not any(start < ev.title_end and label in self._meeting for label, _, start in ev.cues):
+        if not any(start < title_end and label in self._meeting for label, _, start in cues):
             return None
         if any(totals.get(t, 0.0) >= THRESHOLD for t in self._bilateral):
             return None
         for passing in (0, 1):
-            named = ev.sides[passing]
-            other = ev.sides[1 - passing]
+            named = sides[passing]
+            other = sides[1 - passing]
             if (
                 len(named) == 1
                 and named[0][3] == "country"
@@ -266,13 +362,20 @@ class Classifier:
         why: dict[str, list[str]] = {"relevance": reasons}
         for t in chosen:
             scores.setdefault(ids[t], 0.5)
-            words = _unique(_surface(cased, h[0], h[1]) for h in topics.get(t, ()))
+            words = _unique(
+                [
+                    cased[h[0] + 1 : h[1]] if cased[h[1]] == " " else _surface(cased, h[0], h[1])
+                    for h in topics.get(t, ())
+                ]
+            )
             if t == self._diplomacy:
                 words += _unique(
-                    f"{hit[2]} (high-level)"
-                    for side in sides
-                    for hit in side
-                    if hit[3] in DIPLOMATIC_RANKS
+                    [
+                        f"{hit[2]} (high-level)"
+                        for side in sides
+                        for hit in side
+                        if hit[3] in DIPLOMATIC_RANKS
+                    ]
                 )
             why[ids[t]] = words or ["US–China dealings in general"]
         return Classification(
@@ -283,82 +386,69 @@ class Classifier:
 _PASSING = frozenset({"country", "place", "company"})
 
 
-class _Evidence:
-    """What one scan found about the two sides (plain holder, built per item)."""
-
-    __slots__ = ("cues", "setting", "sides", "thirds", "title_end")
-
-    def __init__(
-        self,
-        sides: tuple[list[SideHit], list[SideHit]],
-        cues: list[Cue],
-        thirds: list[tuple[int, str]],
-        setting: int,
-        title_end: int,
-    ) -> None:
-        self.sides = sides
-        self.cues = cues
-        self.thirds = thirds
-        self.setting = setting
-        self.title_end = title_end
-
-
-def _unique(words: Iterable[str]) -> list[str]:
+def _unique(words: list[str]) -> list[str]:
     """Words in first-seen order, repeats ignored whatever their case."""
+    if len(words) < 2:
+        return words
     seen: dict[str, str] = {}
     for word in words:
         seen.setdefault(word.lower(), word)
     return list(seen.values())
 
 
-def _side_present(hits: list[SideHit], cued: bool, dealings: bool) -> bool:
-    """Named by a person, office, institution, country word or issue; a company counts beside
-    an interaction cue, a place beside a cue of dealings (not mere presence: "visitors")."""
+def _describe_side(
+    side: int, hits: list[SideHit], cued: bool, dealings: bool, implied: bool
+) -> tuple[bool, str, list[str]]:
+    """Whether the side is present, its line, and the lines for its China-related issues and
+    its companies and places.
+
+    Present when named by a person, office, institution, country word or issue; a company
+    counts beside an interaction cue, a place beside a cue of dealings (not mere presence:
+    "visitors"); a topic that concerns both sides can imply it.
+    """
+    name = SIDE_NAMES[side]
+    if not hits:
+        if implied:
+            return True, f"{name} side: implied by a topic that concerns both sides", []
+        return False, f"{name} side: none", []
+    direct: dict[str, str] = {}
+    issues: dict[str, str] = {}
+    weak: dict[str, str] = {}
+    counted = False
     for hit in hits:
         kind = hit[3]
         if kind == "place":
-            if dealings:
-                return True
-        elif kind != "company" or cued:
-            return True
-    return False
-
-
-def _side_reasons(
-    sides: tuple[list[SideHit], list[SideHit]],
-    implied: list[int],
-    cued: bool,
-    dealings: bool,
-) -> list[str]:
-    """One readable line per side, then the China-related issues, companies and places."""
-    lines: list[str] = []
-    extra: list[str] = []
-    for side in (0, 1):
-        name = SIDE_NAMES[side]
-        direct = _unique(h[2] for h in sides[side] if h[3] not in WEAK_KINDS and h[3] != "issue")
-        issues = _unique(h[2] for h in sides[side] if h[3] == "issue")
-        weak = _unique(h[2] for h in sides[side] if h[3] in WEAK_KINDS)
-        counted = _side_present([h for h in sides[side] if h[3] in WEAK_KINDS], cued, dealings)
-        if direct:
-            lines.append(f"{name} side: {', '.join(direct)}")
-        elif issues:
-            lines.append(f"{name} side: through the China-related issue below")
-        elif counted:
-            lines.append(f"{name} side: through the {name} companies or places below")
-        elif side in implied:
-            lines.append(f"{name} side: implied by a topic that concerns both sides")
+            counted = counted or dealings
+            weak.setdefault(hit[4], hit[2])
+        elif kind == "company":
+            counted = counted or cued
+            weak.setdefault(hit[4], hit[2])
+        elif kind == "issue":
+            issues.setdefault(hit[4], hit[2])
         else:
-            lines.append(f"{name} side: none")
-        if issues:
-            extra.append(f"China-related issue: {', '.join(issues)}")
-        if weak:
-            note = (
-                "counted, as dealings are named"
-                if counted
-                else f"not counted: a {name} company or place counts only when dealings are named"
-            )
-            extra.append(f"{name} companies and places: {', '.join(weak)} ({note})")
-    return lines + extra
+            direct.setdefault(hit[4], hit[2])
+    present = bool(direct or issues) or counted or implied
+    if direct:
+        line = f"{name} side: {', '.join(direct.values())}"
+    elif issues:
+        line = f"{name} side: through the China-related issue below"
+    elif counted:
+        line = f"{name} side: through the {name} companies or places below"
+    elif implied:
+        line = f"{name} side: implied by a topic that concerns both sides"
+    else:
+        line = f"{name} side: none"
+    extra = []
+    if issues:
+        extra.append(f"China-related issue: {', '.join(issues.values())}")
+    if weak:
+        note = (
+            "counted, as dealings are named"
+            if counted
+            else f"not counted: a {name} company or place counts only when dealings are named"
+        )
+        extra.append(f"{name} companies and places: {', '.join(weak.values())} ({note})")
+    return present, line, extra
 
 
 def _by_weight(pair: tuple[int, float]) -> tuple[float, int]:
@@ -373,24 +463,18 @@ def _weigh(hits: list[TopicHit]) -> float:
 
     Distinct phrases count once (plural folded); a hit inside a longer hit does not count.
     """
-    if len(hits) == 1:
-        hit = hits[0]
-        return 0.0 if hit[3] else hit[2]
     best: dict[str, float] = {}
     core = False
     for start, end, weight, support, ident in hits:
         size = end - start
-        inside = False
         for s, e, _, _, _ in hits:
             if s <= start and end <= e and e - s > size:
-                inside = True
                 break
-        if inside:
-            continue
-        if not support:
-            core = True
-        if weight > best.get(ident, 0.0):
-            best[ident] = weight
+        else:
+            if not support:
+                core = True
+            if weight > best.get(ident, 0.0):
+                best[ident] = weight
     return sum(best.values()) if core else 0.0
 
 
@@ -411,8 +495,8 @@ def _excluded(topic: int, start: int, end: int, spans: list[tuple[int, int, Reco
 
 def _paired(sides: tuple[list[SideHit], list[SideHit]], text: str) -> str:
     """Both sides named next to each other ("US-China", "Biden and Xi"), or ''."""
-    for us_start, us_end, us_label, us_kind in sides[0]:
-        for cn_start, cn_end, cn_label, cn_kind in sides[1]:
+    for us_start, us_end, us_label, us_kind, _ in sides[0]:
+        for cn_start, cn_end, cn_label, cn_kind, _ in sides[1]:
             if us_kind in WEAK_KINDS or cn_kind in WEAK_KINDS:
                 continue
             if us_end <= cn_start:
@@ -451,6 +535,11 @@ def _ident(phrase: str) -> str:
     return word[:-1] if word.endswith("s") else word
 
 
+def _side_entry(side: str, phrase: str, kind: str) -> tuple[int, str, str, str]:
+    label = phrase.rstrip("*")
+    return (SIDE_IDS[side], label, kind, label.lower())
+
+
 def _compile(taxonomy: Taxonomy) -> ahocorasick.Automaton:
     """Merge every phrase of the taxonomy into per-key records in two automata."""
     table: dict[tuple[str, bool], dict[str, Any]] = {}
@@ -472,27 +561,27 @@ def _compile(taxonomy: Taxonomy) -> ahocorasick.Automaton:
     for index, topic in enumerate(taxonomy.topics):
         for phrase, weight in topic.phrases:
             for form in phrase_forms(phrase):
-                add(form, "topics", (index, weight, False, _ident(phrase)))
+                add(form, "topics", (index, weight * TITLE_BOOST, weight, False, _ident(phrase)))
         for phrase, weight in topic.support:
             for form in phrase_forms(phrase):
-                add(form, "topics", (index, weight, True, _ident(phrase)))
+                add(form, "topics", (index, weight * TITLE_BOOST, weight, True, _ident(phrase)))
         for phrase in topic.exclusions:
             for form in phrase_forms(phrase):
                 add(form, "excl", index)
     for actor in taxonomy.actors:
         for phrase in actor.phrases:
-            add(phrase, "sides", (SIDE_IDS[actor.side], actor.name, actor.rank))
+            add(phrase, "sides", (SIDE_IDS[actor.side], actor.name, actor.rank, actor.name.lower()))
     for side, phrases in taxonomy.countries:
         for phrase in phrases:
-            add(phrase, "sides", (SIDE_IDS[side], phrase.rstrip("*"), "country"))
+            add(phrase, "sides", _side_entry(side, phrase, "country"))
     for phrase in taxonomy.issue_places:
-        add(phrase, "sides", (SIDE_IDS["cn"], phrase.rstrip("*"), "issue"))
+        add(phrase, "sides", _side_entry("cn", phrase, "issue"))
     for side, phrases in taxonomy.places:
         for phrase in phrases:
-            add(phrase, "sides", (SIDE_IDS[side], phrase.rstrip("*"), "place"))
+            add(phrase, "sides", _side_entry(side, phrase, "place"))
     for side, phrases in taxonomy.companies:
         for phrase in phrases:
-            add(phrase, "sides", (SIDE_IDS[side], phrase.rstrip("*"), "company"))
+            add(phrase, "sides", _side_entry(side, phrase, "company"))
     for phrase in taxonomy.near_misses:
         add(phrase, "near", True)
     for phrase in taxonomy.interactions:
@@ -513,6 +602,7 @@ def _compile(taxonomy: Taxonomy) -> ahocorasick.Automaton:
     automaton = ahocorasick.Automaton()
     variants: dict[str, list[tuple[str, Record]]] = {}
     for (key, case_sensitive), e in table.items():
+        hit = bool(e["topics"] or e["sides"] or e["cue"] or e["third"] or e["set"])
         record: Record = (
             len(key),
             tuple(e["topics"]),
@@ -522,6 +612,9 @@ def _compile(taxonomy: Taxonomy) -> ahocorasick.Automaton:
             bool(e["near"]),
             e["third"][0] if e["third"] else "",
             int(e["set"]),
+            hit,
+            bool(e["near"] or e["excl"]),
+            not key.endswith(" "),
         )
         variants.setdefault(key.lower(), []).append((key if case_sensitive else "", record))
     for key, found in variants.items():
