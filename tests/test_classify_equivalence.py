@@ -3,7 +3,8 @@
 The sha256 digests below were recorded from the `uschina-bot classify --jsonl` output (relevant,
 topics, scores and every explanation) of the benchmark's synthetic corpus and of the shared
 development set. After a change that is meant to alter judgements (new vocabulary, a new
-rule) or to the benchmark's templates, record the new digests with ``cd tests && python test_classify_equivalence.py``.
+rule) or to the benchmark's templates, record the new digests with
+``cd tests && python test_classify_equivalence.py``.
 """
 
 from __future__ import annotations
