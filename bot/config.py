@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot.domain import source_types
 from bot.domain.errors import ConfigError
 from bot.domain.models import SourceSpec
 from bot.domain.source_input import check_interval, clean_source_name, clean_source_url
@@ -84,7 +85,7 @@ class _Strict(BaseModel):
 class SourceConfig(_Strict):
     name: str = Field(min_length=1)
     url: str
-    type: Literal["auto", "rss", "atom", "json", "html", "search"] = "auto"
+    type: str = "auto"  # a name registered in bot.domain.source_types
     interval: int = 900
     selector: str | None = None
     official: bool = False
@@ -124,10 +125,18 @@ class SourceConfig(_Strict):
             raise ValueError(f"not a usable CSS selector: {problem}")
         return value
 
+    @field_validator("type")
+    @classmethod
+    def _type(cls, value: str) -> str:
+        try:
+            return source_types.get(value).name
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+
     @model_validator(mode="after")
-    def _html_needs_selector(self) -> SourceConfig:
-        if self.type == "html" and not self.selector:
-            raise ValueError("type: html needs a selector (CSS selector of the item links)")
+    def _selector_when_needed(self) -> SourceConfig:
+        if source_types.get(self.type).needs_selector and not self.selector:
+            raise ValueError(f"type: {self.type} needs a selector (CSS selector of the item links)")
         return self
 
     def spec(self) -> SourceSpec:

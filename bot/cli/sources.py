@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.cli._common import add_now, is_tty, with_app
+from bot.domain import source_types
 from bot.domain.errors import ConfigError, UnsafeURLError
 from bot.domain.source_input import shown_url
 
@@ -25,7 +26,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add = verbs.add_parser("add", help="add a feed or page")
     add.add_argument("url")
     add.add_argument("--name", help="display name (default: the host)")
-    add.add_argument("--type", default="auto", choices=["auto", "rss", "atom", "json", "html"])
+    add.add_argument("--type", default="auto", choices=source_types.names())
     add.add_argument("--selector", help="CSS selector of item links (type html)")
     add.add_argument("--interval", default="15m", help="poll interval, e.g. 10m, 1h")
     add.add_argument("--official", action="store_true", help="a government source")
@@ -111,10 +112,12 @@ def add_source(args: argparse.Namespace) -> int:
         interval = check_interval(duration_seconds(args.interval), what="--interval")
     except ValueError as exc:
         raise ConfigError(f"--interval: {exc}") from None
-    if args.type == "html" and not args.selector:
-        raise ConfigError("--type html needs --selector (CSS selector of the item links)")
-    if args.selector and args.type != "html":
-        raise ConfigError("--selector only applies to --type html pages")
+    needs_selector = source_types.get(args.type).needs_selector
+    if needs_selector and not args.selector:
+        raise ConfigError(f"--type {args.type} needs --selector (CSS selector of the item links)")
+    if args.selector and not needs_selector:
+        pages = ", ".join(source_types.selector_types())
+        raise ConfigError(f"--selector only applies to --type {pages} pages")
     if args.selector:
         _check_selector(args.selector)
     try:

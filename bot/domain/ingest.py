@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
+from bot.domain import source_types
 from bot.domain.classify import Classifier
 from bot.domain.codec import message_to_dict
 from bot.domain.engagements import extract_engagements
@@ -38,7 +39,6 @@ from bot.domain.models import (
     Subscription,
 )
 from bot.domain.normalize import clean_text, normalize_entry
-from bot.domain.parse import parse_feed
 from bot.domain.polling import next_poll_at
 from bot.domain.render import render_alert, render_burst_summary
 from bot.domain.route import DeliveryIntent, burst_summary_intent, cap_burst, route_item
@@ -194,11 +194,11 @@ def prepare(
     sharing any of them is dropped. Raises ``ParseError`` for a feed that cannot be read (and
     may raise anything on hostile input: callers isolate it per source)."""
     is_known = known if callable(known) else known.__contains__
-    feed = parse_feed(
+    feed = source_types.read(
+        source.spec.type,
         outcome.body,
         url=outcome.final_url or source.url,
         content_type=outcome.headers.get("content-type"),
-        source_type=source.spec.type,
         selector=source.spec.selector,
     )
     normalized = [

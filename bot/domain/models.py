@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Literal
 
-SourceType = Literal["auto", "rss", "atom", "json", "html", "search"]
+SourceType = str  # a name registered in ``bot.domain.source_types``
 Platform = Literal["slack", "teams", "console"]
 Mode = Literal["realtime", "digest", "both"]
 Certainty = Literal["exact", "approximate", "expected"]

@@ -21,6 +21,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree
 
+from bot.domain import source_types
 from bot.domain.errors import ConfigError, ParseError
 from bot.domain.models import SourceSpec, SourceType
 from bot.domain.source_input import (
@@ -32,7 +33,6 @@ from bot.domain.source_input import (
     shown_url,
 )
 
-_SOURCE_TYPES: frozenset[str] = frozenset({"auto", "rss", "atom", "json", "html", "search"})
 _XML_INVALID = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 
@@ -68,7 +68,7 @@ def _spec_from_outline(outline: etree._Element, url: str) -> SourceSpec:
     except ConfigError:  # empty, or with control characters: the host stands in
         name = urlsplit(url).hostname or url
     kind = (_attr(outline, "sourceType") or "auto").strip().lower()
-    source_type: SourceType = kind if kind in _SOURCE_TYPES else "auto"  # type: ignore[assignment]
+    source_type: SourceType = kind if kind in source_types.names() else "auto"
     interval = (_attr(outline, "interval") or "").strip()
     selector = (_attr(outline, "selector") or "").strip() or None
     official = (_attr(outline, "official") or "").strip().lower() in _TRUE
