@@ -75,8 +75,10 @@ class App:
 
 
 def load_taxonomy(settings: Settings) -> Taxonomy:
-    from bot.taxonomy_file import load_taxonomy_file
+    from bot.taxonomy_file import default_taxonomy, load_taxonomy_file
 
+    if settings.file.taxonomy is None:
+        return default_taxonomy()  # read and validated once per process
     return load_taxonomy_file(settings.file.taxonomy)
 
 

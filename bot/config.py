@@ -285,6 +285,7 @@ class FileConfig(_Strict):
     channels: list[ChannelConfig] = Field(default_factory=list)
     countdowns: list[CountdownConfig] = Field(default_factory=list)
     admins: list[str] = Field(default_factory=list)
+    admin_channel: str | None = None  # channel name (e.g. "slack:C0123") for pause notices
     taxonomy: str | None = None
     poll: PollConfig = Field(default_factory=PollConfig)
     alerts_per_channel_per_poll: int = Field(default=5, ge=1, le=50)

@@ -1,13 +1,19 @@
 """The outbox worker: turns recorded deliveries into posts, at most once each in practice.
 
 Guarantees (see docs/slack.md for the residual window):
-- a delivery claimed before and never finished (the process died mid-send) is first
+- a delivery that may already have been posted -- claimed before and never finished (the
+  process died mid-send), or whose last attempt failed ambiguously (connection reset after
+  sending, an answer after the client timeout, the platform's internal error) -- is first
   reconciled through ``notifier.find_sent`` and marked sent if the platform already has it;
+  where the platform cannot be asked, "possible duplicate" is logged with the delivery id;
 - nothing sleeps while holding claims: pacing (``notifier.min_interval_s`` per channel) and
   waiting for a thread parent put the delivery back (``defer``) for later;
 - transient errors retry with exponential backoff and jitter (a 429's ``retry_after`` is
   honoured exactly) until ``max_age``, then the delivery fails;
-- a permanent error pauses the channel once (log + metric) and stops its queue;
+- a permanent error pauses the channel (a workspace error: every channel of the platform)
+  and tells an admin once (WARNING log + a message to the admin channel, else the console);
+  the paused queue is kept and sent on resume; anything older than ``backlog_max_age``
+  expires with the reason recorded;
 - a payload the platform rejects is resent once as plain text and never blocks the queue;
 - follow-ups wait for their thread's first post and then go into its thread.
 """
@@ -27,12 +33,16 @@ from typing import TYPE_CHECKING, Any
 
 from bot.domain.codec import message_from_dict
 from bot.domain.errors import (
+    AmbiguousDeliveryError,
+    DeliveryError,
     PayloadRejectedError,
     PermanentDeliveryError,
     TransientDeliveryError,
 )
 from bot.domain.models import Channel, Message, ensure_utc
 from bot.domain.ports import Notifier, SendResult
+from bot.domain.render import render_error
+from storage.repos.channels import WORKSPACE_PREFIX
 from storage.repos.deliveries import Delivery
 
 if TYPE_CHECKING:
@@ -49,7 +59,9 @@ FOLLOWUP_KINDS = frozenset({"followup"})
 class DeliveryPolicy:
     """Tunables of the worker; the defaults suit production."""
 
-    max_age: timedelta = timedelta(hours=6)
+    max_age: timedelta = timedelta(hours=6)  # retrying a failing delivery stops after this
+    backlog_max_age: timedelta = timedelta(hours=24)  # a queued (e.g. paused) one expires
+    expire_every: timedelta = timedelta(minutes=1)
     base_backoff_s: float = 2.0
     max_backoff_s: float = 600.0
     lease: timedelta = timedelta(seconds=60)
@@ -74,6 +86,7 @@ class DeliveryWorker:
         self._next_slot: dict[int, datetime] = {}  # channel id -> earliest next post
         self._channels: dict[int, Channel | None] = {}
         self._earliest_deferred: datetime | None = None
+        self._last_expiry: datetime | None = None
 
     # ----------------------------------------------------------------- one pass
 
@@ -83,6 +96,7 @@ class DeliveryWorker:
         claimed_at = self.app.now()
         self._channels = {}
         self._earliest_deferred = None
+        await self._expire(claimed_at)
         batch = await store.deliveries.claim(
             worker=self.app.instance_id, now=claimed_at, limit=limit, lease=self.policy.lease
         )
@@ -92,13 +106,15 @@ class DeliveryWorker:
             if self.app.now() >= release_after:
                 # The lease is half gone: hand the rest back rather than risk a second claimer.
                 for rest in batch[index:]:
-                    await store.deliveries.defer(rest.id, at=self.app.now())
+                    await store.deliveries.defer(
+                        rest.id, at=self.app.now(), unsure=rest.was_sending
+                    )
                 break
             try:
                 posted += await self._handle(delivery)
             except Exception:
                 log.exception("delivery %s: unexpected error", delivery.id)
-                await self._retry(delivery, None, "internal error", None)
+                await self._retry(delivery, None, "internal error", None, unsure=True)
         return posted
 
     async def _channel(self, channel_id: int) -> Channel | None:
@@ -112,8 +128,8 @@ class DeliveryWorker:
         if channel is None:
             await store.deliveries.mark_failed(d.id, error="channel removed")
             return 0
-        if channel.paused_reason:
-            await store.deliveries.mark_failed(d.id, error=f"paused: {channel.paused_reason}")
+        if channel.paused_reason:  # paused after the claim: wait for the resume
+            await self._defer(d, now, error=f"paused: {channel.paused_reason}")
             self._count(channel, "skipped_paused")
             return 0
         notifier = self.app.notifiers.get(channel.platform)
@@ -131,22 +147,9 @@ class DeliveryWorker:
             thread_ref = parent if state == "sent" else None
 
         if d.was_sending:
-            try:
-                found = await self._find_sent(notifier, channel, d, thread_ref)
-            except PermanentDeliveryError as exc:
-                if str(exc) != "missing_scope":
-                    await self._pause(d, channel, str(exc))
-                    return 0
-                found = None  # cannot look: accept the (small) risk of a duplicate
-            except TransientDeliveryError as exc:
-                await self._retry(d, channel, f"reconcile: {exc}", exc.retry_after)
+            if await self._reconcile(notifier, channel, d, thread_ref):
                 return 0
-            if found:
-                await store.deliveries.mark_sent(
-                    d.id, remote_id=found, now=now, thread_remote_id=thread_ref
-                )
-                self._count(channel, "reconciled")
-                return 0
+            d = replace(d, was_sending=False)  # not posted (or cannot be known): send now
 
         slot = self._next_slot.get(channel.id)
         if slot is not None and slot > now:
@@ -160,6 +163,44 @@ class DeliveryWorker:
             self._count(channel, "failed")
             return 0
         return await self._send(d, channel, notifier, message, thread_ref)
+
+    async def _reconcile(
+        self, notifier: Notifier, channel: Channel, d: Delivery, thread_ref: str | None
+    ) -> bool:
+        """Look for an earlier attempt of ``d``; True when ``d`` is settled (found, paused,
+        put back), False when it should be sent now."""
+        if not getattr(notifier, "can_find_sent", False):
+            self._possible_duplicate(d, channel, f"{channel.platform} cannot be asked")
+            return False
+        try:
+            found = await self._find_sent(notifier, channel, d, thread_ref)
+        except PermanentDeliveryError as exc:
+            if str(exc) != "missing_scope":
+                await self._pause(d, channel, exc)
+                return True
+            self._possible_duplicate(d, channel, "no history scope")
+            return False
+        except TransientDeliveryError as exc:
+            await self._retry(d, channel, f"reconcile: {exc}", exc.retry_after, unsure=True)
+            return True
+        if not found:
+            log.info("delivery %s: earlier attempt not found in %s; sending", d.id, channel.name)
+            return False
+        await self.app.store.deliveries.mark_sent(
+            d.id, remote_id=found, now=self.app.now(), thread_remote_id=thread_ref
+        )
+        log.info("delivery %s: already posted as %s; not posting again", d.id, found)
+        self._count(channel, "reconciled")
+        return True
+
+    def _possible_duplicate(self, d: Delivery, channel: Channel, why: str) -> None:
+        log.warning(
+            "delivery %s to %s: possible duplicate (an earlier attempt may have landed; %s)",
+            d.id,
+            channel.name,
+            why,
+        )
+        self._count(channel, "possible_duplicate")
 
     async def _find_sent(
         self, notifier: Notifier, channel: Channel, d: Delivery, thread_ref: str | None
@@ -196,12 +237,13 @@ class DeliveryWorker:
             self._count(channel, "rejected")
             return 0
         except PermanentDeliveryError as exc:
-            await self._pause(d, channel, str(exc))
+            await self._pause(d, channel, exc)
             return 0
         except TransientDeliveryError as exc:
             if exc.retry_after is not None:
                 self._next_slot[channel.id] = self.app.now() + timedelta(seconds=exc.retry_after)
-            await self._retry(d, channel, str(exc), exc.retry_after)
+            unsure = isinstance(exc, AmbiguousDeliveryError)
+            await self._retry(d, channel, str(exc), exc.retry_after, unsure=unsure)
             return 0
         finally:
             self._next_slot.setdefault(channel.id, self.app.now())
@@ -232,8 +274,8 @@ class DeliveryWorker:
 
     # ----------------------------------------------------------------- outcomes
 
-    async def _defer(self, d: Delivery, at: datetime) -> None:
-        await self.app.store.deliveries.defer(d.id, at=at)
+    async def _defer(self, d: Delivery, at: datetime, *, error: str | None = None) -> None:
+        await self.app.store.deliveries.defer(d.id, at=at, unsure=d.was_sending, error=error)
         if self._earliest_deferred is None or at < self._earliest_deferred:
             self._earliest_deferred = at
 
@@ -245,8 +287,15 @@ class DeliveryWorker:
         return base * (0.5 + self.rng.random())
 
     async def _retry(
-        self, d: Delivery, channel: Channel | None, error: str, retry_after: float | None
+        self,
+        d: Delivery,
+        channel: Channel | None,
+        error: str,
+        retry_after: float | None,
+        *,
+        unsure: bool = False,
     ) -> None:
+        """Try again later; ``unsure`` (the attempt may have landed) reconciles first."""
         now = self.app.now()
         at = now + timedelta(seconds=self.backoff_s(d.attempts, retry_after))
         created = ensure_utc(d.created_at) if d.created_at else now
@@ -255,29 +304,92 @@ class DeliveryWorker:
             log.warning("delivery %s: gave up after %s (%s)", d.id, now - created, error)
             self._count(channel, "failed")
             return
-        await self.app.store.deliveries.mark_retry(d.id, error=error, at=at)
+        if unsure:
+            await self.app.store.deliveries.mark_unsure(d.id, error=error, at=at)
+        else:
+            await self.app.store.deliveries.mark_retry(d.id, error=error, at=at)
         log.info(
-            "delivery %s to %s failed (%s); retrying in %.0f s",
+            "delivery %s to %s failed (%s); retrying in %.0f s%s",
             d.id,
             channel.name if channel else d.channel_id,
             error,
             (at - now).total_seconds(),
+            ", after checking whether it was posted" if unsure else "",
         )
         if self._earliest_deferred is None or at < self._earliest_deferred:
             self._earliest_deferred = at
         self._count(channel, "retry")
 
-    async def _pause(self, d: Delivery, channel: Channel, reason: str) -> None:
-        store = self.app.store
-        await store.deliveries.mark_failed(d.id, error=reason)
-        if await store.channels.pause(channel.id, reason, self.app.now()):
-            log.warning("channel %s paused: %s", channel.name, reason)
-            self.app.metrics.inc(PAUSE_METRIC, platform=channel.platform, reason=reason)
-        dropped = await store.deliveries.drop_pending_for_channel(channel.id, f"paused: {reason}")
-        self._channels[channel.id] = replace(channel, paused_reason=reason)
+    async def _pause(self, d: Delivery, channel: Channel, exc: PermanentDeliveryError) -> None:
+        """Pause the channel (or, for a workspace error, every channel of its platform), keep
+        ``d`` and the rest of the queue for the resume, and tell an admin once."""
+        store, now = self.app.store, self.app.now()
+        reason = str(exc)
+        if exc.workspace:
+            reason = WORKSPACE_PREFIX + reason
+            newly = await store.channels.pause_platform(channel.platform, reason, now)
+            self._channels = {}
+        else:
+            newly = int(await store.channels.pause(channel.id, reason, now))
+            self._channels[channel.id] = replace(channel, paused_reason=reason)
+        await store.deliveries.defer(d.id, at=now, error=f"paused: {reason}")
         self._count(channel, "paused")
-        if dropped:
-            log.info("channel %s: %d pending deliveries stopped", channel.name, dropped)
+        if newly:
+            self.app.metrics.inc(PAUSE_METRIC, platform=channel.platform, reason=reason)
+            await self._tell_admin(channel, reason, workspace=exc.workspace)
+
+    async def _tell_admin(self, channel: Channel, reason: str, *, workspace: bool) -> None:
+        """One WARNING line, and one message to the admin channel (else the console)."""
+        where = f"every {channel.platform} channel" if workspace else f"channel {channel.name}"
+        hours = self.policy.backlog_max_age.total_seconds() / 3600
+        text = (
+            f"Deliveries to {where} are paused: {reason}. Queued messages are kept for "
+            f"{hours:g} h and sent once it is resumed (`subscribe` in the channel resumes it)."
+        )
+        log.warning("%s paused: %s", where, reason)
+        target = await self._admin_target(channel, workspace=workspace)
+        notifier = self.app.notifiers.get(target.platform)
+        if notifier is None:
+            return
+        try:
+            await notifier.send(target, render_error(text), thread_ref=None, delivery_id=0)
+        except DeliveryError as exc:
+            log.warning("could not tell the admin channel about the pause: %s", exc)
+
+    async def _admin_target(self, paused: Channel, *, workspace: bool) -> Channel:
+        """Where pause notices go: ``admin_channel`` from the config, else the first admin's
+        Slack DM, else the console -- never the paused channel or platform itself."""
+        file = self.app.settings.file
+        candidate: Channel | None = None
+        if file.admin_channel:
+            candidate = await self.app.store.channels.by_name(file.admin_channel)
+        elif file.admins and "slack" in self.app.notifiers:
+            candidate = Channel(
+                id=0, name="admin", platform="slack", target=file.admins[0], is_dm=True
+            )
+        unusable = candidate is None or (
+            candidate.paused_reason
+            or candidate.id == paused.id
+            or (workspace and candidate.platform == paused.platform)
+            or candidate.platform not in self.app.notifiers
+        )
+        if candidate is None or unusable:
+            return Channel(id=0, name="admin", platform="console", target="stdout")
+        return candidate
+
+    async def _expire(self, now: datetime) -> None:
+        """Every ``expire_every``: fail queued deliveries older than ``backlog_max_age``."""
+        if self._last_expiry is not None and now - self._last_expiry < self.policy.expire_every:
+            return
+        self._last_expiry = now
+        hours = self.policy.backlog_max_age.total_seconds() / 3600
+        expired = await self.app.store.deliveries.expire_older_than(
+            now - self.policy.backlog_max_age,
+            now=now,
+            reason=f"expired: not delivered within {hours:g} h",
+        )
+        if expired:
+            log.warning("%d queued deliveries expired (older than %g h)", expired, hours)
 
     def _count(self, channel: Channel | None, result: str) -> None:
         platform = channel.platform if channel else "unknown"
@@ -366,6 +478,11 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--lease-seconds", type=float, default=60.0)
     parser.add_argument("--min-interval", type=float, help="override the per-channel pacing")
     parser.add_argument("--instance-id", help="worker name used for claims")
+    parser.add_argument(
+        "--no-upgrade",
+        action="store_true",
+        help="do not run database migrations at start (the database is already at head)",
+    )
     return parser.parse_args(argv)
 
 
@@ -378,7 +495,7 @@ async def _main(args: argparse.Namespace) -> int:
     env: dict[str, Any] = dict(os.environ)
     if args.database_url:
         env["DATABASE_URL"] = args.database_url
-    app = await build_app(load_settings(env), sync_config=False)
+    app = await build_app(load_settings(env), sync_config=False, upgrade=not args.no_upgrade)
     if args.instance_id:
         app.instance_id = args.instance_id
     if args.min_interval is not None:

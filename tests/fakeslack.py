@@ -10,7 +10,8 @@ Answers ``auth.test``, ``chat.postMessage``, ``conversations.history``/``replies
 ``rate_limit_every`` (every Nth post gets 429 with ``Retry-After``), ``channel_errors``
 (channel -> Slack error code), ``reject_blocks`` (``invalid_blocks`` for posts with blocks),
 ``post_delay`` (slow posts), ``drop_connection`` (method -> number of calls whose connection
-is cut without an answer).
+is cut without an answer), and ``plan_posts(*modes)``: the next ``chat.postMessage`` calls
+fail in one of the documented ways, in order (see ``PostMode``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,28 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
+
+
+class PostMode:
+    """How one scripted ``chat.postMessage`` call ends. ``*_AFTER`` modes post first (the
+    message exists in the channel) and then fail, the ambiguous cases a client cannot tell
+    from a failure before posting."""
+
+    OK = "ok"
+    RESET_BEFORE = "reset_before"  # connection cut, nothing posted
+    RESET_AFTER = "reset_after"  # posted, then the connection is reset without an answer
+    LATE = "late"  # posted, answered only after ``late_by`` seconds (past the client timeout)
+    RATELIMITED = "429"  # 429 with Retry-After, nothing posted
+
+    @staticmethod
+    def error(code: str) -> str:
+        """``{"ok": false, "error": code}``, nothing posted (channel_not_found, invalid_auth…)."""
+        return f"error:{code}"
+
+    @staticmethod
+    def error_after(code: str) -> str:
+        """Posted, then answered ``{"ok": false, "error": code}`` (internal_error, fatal_error)."""
+        return f"error_after:{code}"
 
 
 @dataclass
@@ -63,6 +86,8 @@ class FakeSlack:
         self.reject_blocks = False
         self.post_delay = 0.0
         self.drop_connection: dict[str, int] = {}  # method -> how many calls to cut off
+        self.post_plan: list[str] = []  # PostMode values for the next posts, in order
+        self.late_by = 3.0
         self.admins: set[str] = set()
         self.socket_url: str | None = None  # what apps.connections.open hands out
         self.tokens: list[tuple[str, str]] = []  # (method, bearer token) per call
@@ -127,6 +152,10 @@ class FakeSlack:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def plan_posts(self, *modes: str) -> None:
+        with self.lock:
+            self.post_plan.extend(modes)
+
     # ----------------------------------------------------------------- queries
 
     def posts_for(self, channel: str) -> list[Post]:
@@ -181,11 +210,54 @@ class FakeSlack:
         if drop and request.transport is not None:
             request.transport.close()  # the client sees a dropped connection, no answer
             raise web.HTTPInternalServerError()
+        if method == "chat.postMessage":
+            with self.lock:
+                mode = self.post_plan.pop(0) if self.post_plan else PostMode.OK
+            if mode != PostMode.OK:
+                return await self._scripted_post(request, args, mode)
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
         result: web.Response = await handler(args)
         return result
+
+    async def _scripted_post(
+        self, request: web.Request, args: dict[str, Any], mode: str
+    ) -> web.Response:
+        with self.lock:
+            self.received += 1
+        if mode == PostMode.RATELIMITED:
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"},
+                status=429,
+                headers={"Retry-After": str(self.retry_after)},
+            )
+        if mode.startswith("error:"):
+            return self._error(mode.removeprefix("error:"))
+        if mode != PostMode.RESET_BEFORE:
+            self._record(args)
+        if mode in (PostMode.RESET_BEFORE, PostMode.RESET_AFTER) and request.transport:
+            request.transport.abort()  # a reset: the client gets no answer at all
+            raise web.HTTPInternalServerError()
+        if mode == PostMode.LATE:
+            await asyncio.sleep(self.late_by)
+            return self._ok(ts="0")
+        return self._error(mode.removeprefix("error_after:"))
+
+    def _record(self, args: dict[str, Any]) -> Post:
+        channel = str(args.get("channel", ""))
+        post = Post(
+            channel=channel,
+            text=str(args.get("text", "")),
+            blocks=args.get("blocks"),
+            thread_ts=args.get("thread_ts"),
+            metadata=args.get("metadata"),
+            ts=self._next_ts(),
+            raw=args,
+        )
+        with self.lock:
+            self.posts.append(post)
+        return post
 
     async def _respond(self, request: web.Request) -> web.Response:
         data = json.loads(await request.read() or b"{}")
@@ -237,19 +309,8 @@ class FakeSlack:
             return self._error(error)
         if self.reject_blocks and args.get("blocks"):
             return self._error("invalid_blocks")
-        ts = self._next_ts()
-        post = Post(
-            channel=channel,
-            text=str(args.get("text", "")),
-            blocks=args.get("blocks"),
-            thread_ts=args.get("thread_ts"),
-            metadata=args.get("metadata"),
-            ts=ts,
-            raw=args,
-        )
-        with self.lock:
-            self.posts.append(post)
-        return self._ok(channel=channel, ts=ts, message={"ts": ts, "text": post.text})
+        post = self._record(args)
+        return self._ok(channel=channel, ts=post.ts, message={"ts": post.ts, "text": post.text})
 
     def _next_ts(self) -> str:
         """Wall-clock based, strictly increasing message timestamps (like Slack's ``ts``)."""

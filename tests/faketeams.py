@@ -10,12 +10,20 @@ webhook's default, 202 unless told otherwise). A wrong ``sig`` gets 401, like th
         fake.set_default("gone", 404)
         ...
         fake.accepted("desk")                   # envelopes answered 2xx, in order
+
+Failure modes: ``Answer(200, body="Webhook message delivery failed …")`` (a 200 that did not
+post), ``Answer(400, body="… entity too large")``, ``Answer(429, retry_after="2")``,
+``Answer(202, action="reset")`` (accepted, then the connection is reset without an answer)
+and ``Answer(202, action="late", delay=3)`` (accepted, answered after the client timeout).
+A webhook's ``limit`` (``set_limit``) answers 413 to any larger body, like the real cap.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,6 +35,14 @@ from urllib.parse import parse_qs, urlsplit
 class Answer:
     status: int
     retry_after: str | None = None
+    body: str = ""
+    action: str = ""  # "reset": no answer at all; "late": answer after ``delay`` seconds
+    delay: float = 0.0
+
+    @property
+    def posted(self) -> bool:
+        """Whether Teams would show the message: 2xx without an error text in the body."""
+        return 200 <= self.status < 300 and not self.body
 
 
 @dataclass(frozen=True)
@@ -35,6 +51,7 @@ class Post:
     status: int
     body: bytes
     content_type: str
+    posted: bool = True
 
     @property
     def json(self) -> Any:
@@ -46,6 +63,7 @@ class _State:
     plans: dict[str, deque[Answer]] = field(default_factory=lambda: defaultdict(deque))
     defaults: dict[str, Answer] = field(default_factory=dict)
     posts: list[Post] = field(default_factory=list)
+    limits: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -74,18 +92,37 @@ class FakeTeams:
                 with state.lock:
                     if sig != FakeTeams.SECRET:
                         answer = Answer(401)
+                    elif len(body) > state.limits.get(name, 1 << 30):
+                        answer = Answer(413, body="request entity too large")
                     elif state.plans[name]:
                         answer = state.plans[name].popleft()
                     else:
                         answer = state.defaults.get(name, Answer(202))
                     state.posts.append(
-                        Post(name, answer.status, body, self.headers.get("Content-Type", ""))
+                        Post(
+                            name,
+                            answer.status,
+                            body,
+                            self.headers.get("Content-Type", ""),
+                            answer.posted,
+                        )
                     )
+                if answer.action == "reset":
+                    self.connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                    )
+                    self.connection.close()
+                    self.close_connection = True
+                    return
+                if answer.action == "late":
+                    time.sleep(answer.delay)
+                text = answer.body.encode("utf-8")
                 self.send_response(answer.status)
                 if answer.retry_after is not None:
                     self.send_header("Retry-After", answer.retry_after)
-                self.send_header("Content-Length", "0")
+                self.send_header("Content-Length", str(len(text)))
                 self.end_headers()
+                self.wfile.write(text)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -128,6 +165,11 @@ class FakeTeams:
         with self.state.lock:
             self.state.plans[name].extend(_answer(a) for a in answers)
 
+    def set_limit(self, name: str, size: int) -> None:
+        """Answer 413 "request entity too large" to bodies over ``size`` bytes."""
+        with self.state.lock:
+            self.state.limits[name] = size
+
     def set_default(self, name: str, answer: int | Answer) -> None:
         with self.state.lock:
             self.state.defaults[name] = _answer(answer)
@@ -140,4 +182,4 @@ class FakeTeams:
 
     def accepted(self, name: str | None = None) -> list[dict[str, Any]]:
         """Envelopes the webhook answered with 2xx (what Teams would post), in order."""
-        return [p.json for p in self.posts(name) if 200 <= p.status < 300]
+        return [p.json for p in self.posts(name) if p.posted]

@@ -140,17 +140,19 @@ async def test_channel_not_found_pauses_channel_once(app: App, fake: FakeSlack) 
     await enqueue(app, bad, 5)
     await enqueue(app, good, 2, title="Fine")
     worker = DeliveryWorker(app)
-    await drain(app, worker, app.clock)  # type: ignore[arg-type]
+    for _ in range(5):
+        await worker.run_once()
+        app.clock.advance(1.1)  # type: ignore[attr-defined]
     attempts = [c for c in fake.calls_to("chat.postMessage") if c["channel"] == "C404"]
     assert len(attempts) == 1  # no endless retries
     ch = await app.store.channels.get(bad)
     assert ch is not None and ch.paused_reason == "channel_not_found"
     statuses = {d.status for d in await app.store.deliveries.for_channel(bad)}
-    assert statuses == {"failed"}
+    assert statuses == {"pending"}  # kept for the resume, never claimed while paused
     assert len(fake.posts_for("C200")) == 2
     pauses = [k for k in app.metrics.counters if k[0] == "uschina_bot_channels_paused_total"]
     assert len(pauses) == 1 and app.metrics.counters[pauses[0]] == 1
-    # Later deliveries for the paused channel are skipped, never posted.
+    # Later deliveries for the paused channel wait too, never posted while paused.
     await enqueue(app, bad, 1, title="Later")
     await worker.run_once()
     assert len([c for c in fake.calls_to("chat.postMessage") if c["channel"] == "C404"]) == 1

@@ -110,9 +110,9 @@ def test_muted_subscription_is_skipped_until_mute_ends() -> None:
     assert [i.channel_id for i in route(make_item(), subs=mixed)] == [1]
 
 
-def test_paused_channel_gets_nothing() -> None:
+def test_paused_channel_still_queues_for_its_resume() -> None:
     paused = replace(DESK, paused_reason="channel_not_found")
-    assert [i.channel_id for i in route(make_item(), channels=(paused, ALL))] == [3]
+    assert [i.channel_id for i in route(make_item(), channels=(paused, ALL))] == [1, 3]
 
 
 def test_subscription_of_unknown_channel_is_ignored() -> None:

@@ -11,7 +11,11 @@
     ├── CommandError              a chat/CLI command is malformed; carries the usage line
     └── DeliveryError             posting to a chat platform failed
         ├── TransientDeliveryError   retry later (429, 5xx, network); may carry retry_after
-        └── PermanentDeliveryError   pause the target (channel_not_found, 404, revoked token)
+        │   └── AmbiguousDeliveryError   the post may have landed: look before resending
+        ├── PermanentDeliveryError   pause the target (channel_not_found, 404), or the whole
+        │                            platform when ``workspace`` (revoked token, bad auth)
+        └── PayloadRejectedError     the payload itself was refused (resend plain or split)
+            └── PayloadTooLargeError     too big for one message: split it
 
 Per-source failures never escape a poll cycle: the fetcher and the parser turn them into
 results (a failed ``FetchOutcome``, ``ParsedFeed.warnings``) so one source cannot break others.
@@ -75,9 +79,26 @@ class TransientDeliveryError(DeliveryError):
         super().__init__(message)
 
 
+class AmbiguousDeliveryError(TransientDeliveryError):
+    """Retry later, but the failed attempt may have been posted (connection reset after the
+    request was sent, an answer after the client timeout, the platform's internal error):
+    check whether it landed before sending again."""
+
+
 class PermanentDeliveryError(DeliveryError):
-    """Retrying will not help; the target is paused with this reason."""
+    """Retrying will not help; the target is paused with this reason.
+
+    ``workspace`` is True when the whole platform account is unusable (revoked token, bad
+    auth): every target of the platform is paused, not only this one."""
+
+    def __init__(self, message: str, *, workspace: bool = False) -> None:
+        self.workspace = workspace
+        super().__init__(message)
 
 
 class PayloadRejectedError(DeliveryError):
     """The platform rejected the payload itself (e.g. invalid_blocks); send a plain fallback."""
+
+
+class PayloadTooLargeError(PayloadRejectedError):
+    """The message is too large for one post (Teams 413 / "entity too large"): split it."""

@@ -74,11 +74,12 @@ def route_item(
 ) -> list[DeliveryIntent]:
     """Intents for one freshly stored item of ``story``.
 
-    A relevant item goes to every channel that is not paused and has an unmuted realtime/both
-    subscription to one of the item's topics (or to "*"). The channel gets a "followup"
-    (threaded under its first alert) if it already had an alert for this story, else an
-    "alert". A new story has no earlier alerts, whatever ``alerted_channels`` says.
-    Irrelevant items route nowhere.
+    A relevant item goes to every channel that has an unmuted realtime/both subscription to
+    one of the item's topics (or to "*"). The channel gets a "followup" (threaded under its
+    first alert) if it already had an alert for this story, else an "alert". A new story
+    has no earlier alerts, whatever ``alerted_channels`` says.
+    Irrelevant items route nowhere. A paused channel is routed to as well: its deliveries wait
+    in the outbox for the resume (and expire when too old), so a pause loses nothing.
     """
     if not item.relevant or not item.topics:
         return []
@@ -88,7 +89,7 @@ def route_item(
     intents: list[DeliveryIntent] = []
     seen: set[int] = set()
     for channel in channels:
-        if channel.id in seen or channel.id not in wanted or channel.paused_reason:
+        if channel.id in seen or channel.id not in wanted:
             continue
         seen.add(channel.id)
         if not is_new_story and channel.id in alerted_channels:

@@ -37,6 +37,9 @@ def to_subscription(row: RowMapping) -> Subscription:
     )
 
 
+WORKSPACE_PREFIX = "workspace: "
+
+
 class ChannelRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -134,13 +137,32 @@ class ChannelRepository:
             )
         return bool(result.rowcount)
 
-    async def resume(self, channel_id: int) -> None:
+    async def pause_platform(self, platform: str, reason: str, now: datetime) -> int:
+        """Pause every unpaused channel of ``platform`` (a workspace-wide failure); returns how
+        many were paused now (0: it was already paused, do not report again)."""
         async with self.db.connect() as conn:
-            await conn.execute(
+            result = await conn.execute(
                 update(channel_t)
-                .where(channel_t.c.id == channel_id)
-                .values(paused_reason=None, paused_at=None)
+                .where(channel_t.c.platform == platform)
+                .where(channel_t.c.paused_reason.is_(None))
+                .values(paused_reason=reason, paused_at=now)
             )
+        return int(result.rowcount)
+
+    async def resume(self, channel_id: int) -> None:
+        """Resume a channel; a workspace-wide pause (reason ``workspace: …``) is lifted for
+        every channel of the platform paused with the same reason. Queued deliveries follow."""
+        channel = await self.get(channel_id)
+        async with self.db.connect() as conn:
+            query = update(channel_t).values(paused_reason=None, paused_at=None)
+            reason = channel.paused_reason if channel else None
+            if channel is not None and reason and reason.startswith(WORKSPACE_PREFIX):
+                query = query.where(channel_t.c.platform == channel.platform).where(
+                    channel_t.c.paused_reason == reason
+                )
+            else:
+                query = query.where(channel_t.c.id == channel_id)
+            await conn.execute(query)
 
     async def set_digest(self, channel_id: int, cron: str | None) -> None:
         async with self.db.connect() as conn:

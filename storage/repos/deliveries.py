@@ -3,8 +3,12 @@
 Life of a delivery: ``pending`` -> (claimed) ``sending`` -> ``sent`` | ``failed`` | ``dropped``.
 A claim is a lease (``claimed_until``): if the process dies while sending, the lease expires
 and the next claimer first reconciles (asks the platform whether the post exists) before
-sending again. On PostgreSQL claims use ``FOR UPDATE SKIP LOCKED`` so several instances can
-share one outbox; SQLite has a single writer, which serialises claims by itself.
+sending again. ``sending`` therefore means "may have been posted": an attempt that failed
+ambiguously (connection reset, timeout) is put back as ``sending`` too (``mark_unsure``), so
+it is reconciled before it is retried. Deliveries of a paused channel are never claimed;
+they wait for the resume, and ``expire_older_than`` fails those too old to be worth posting.
+On PostgreSQL claims use ``FOR UPDATE SKIP LOCKED`` so several instances can share one outbox;
+SQLite has a single writer, which serialises claims by itself.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from sqlalchemy import RowMapping, and_, func, or_, select, update
 
 from storage.db import Database
 from storage.repos.items import dialect_insert
-from storage.tables import delivery_t
+from storage.tables import channel_t, delivery_t
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,9 @@ class DeliveryRepository:
             delivery_t.c.status.in_(("pending", "sending")),
             or_(delivery_t.c.next_attempt_at.is_(None), delivery_t.c.next_attempt_at <= now),
             or_(delivery_t.c.claimed_until.is_(None), delivery_t.c.claimed_until < now),
+            delivery_t.c.channel_id.not_in(
+                select(channel_t.c.id).where(channel_t.c.paused_reason.is_not(None))
+            ),
         )
         pick = select(delivery_t.c.id).where(due).order_by(delivery_t.c.id).limit(limit)
         if not self.db.is_sqlite:
@@ -179,9 +186,43 @@ class DeliveryRepository:
             attempts=delivery_t.c.attempts + 1,
         )
 
-    async def defer(self, delivery_id: int, *, at: datetime) -> None:
-        """Put a claimed delivery back without counting an attempt (pacing, waiting on a thread)."""
-        await self._set(delivery_id, status="pending", next_attempt_at=at, claimed_until=None)
+    async def mark_unsure(self, delivery_id: int, *, error: str, at: datetime) -> None:
+        """A failed attempt that may have been posted: retry at ``at``, reconciling first."""
+        await self._set(
+            delivery_id,
+            status="sending",
+            error=error,
+            next_attempt_at=at,
+            claimed_until=None,
+            attempts=delivery_t.c.attempts + 1,
+        )
+
+    async def defer(
+        self, delivery_id: int, *, at: datetime, unsure: bool = False, error: str | None = None
+    ) -> None:
+        """Put a claimed delivery back without counting an attempt (pacing, waiting on a thread,
+        a paused channel). ``unsure`` keeps it ``sending`` (an earlier attempt may have landed:
+        reconcile first); ``error`` records why it waits."""
+        values: dict[str, Any] = {"error": error} if error else {}
+        await self._set(
+            delivery_id,
+            status="sending" if unsure else "pending",
+            next_attempt_at=at,
+            claimed_until=None,
+            **values,
+        )
+
+    async def expire_older_than(self, cutoff: datetime, *, now: datetime, reason: str) -> int:
+        """Fail undelivered deliveries created before ``cutoff`` (not claimed right now)."""
+        async with self.db.connect() as conn:
+            result = await conn.execute(
+                update(delivery_t)
+                .where(delivery_t.c.status.in_(("pending", "sending")))
+                .where(delivery_t.c.created_at < cutoff)
+                .where(or_(delivery_t.c.claimed_until.is_(None), delivery_t.c.claimed_until < now))
+                .values(status="failed", error=reason, claimed_until=None)
+            )
+        return int(result.rowcount)
 
     async def mark_failed(self, delivery_id: int, *, error: str, status: str = "failed") -> None:
         await self._set(

@@ -29,6 +29,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.slack.blocks import to_slack, to_slack_text
 from bot.domain.errors import (
+    AmbiguousDeliveryError,
     DeliveryError,
     PayloadRejectedError,
     PermanentDeliveryError,
@@ -55,6 +56,18 @@ PERMANENT_ERRORS = frozenset(
         "restricted_action",
         "user_not_found",
         "cannot_dm_bot",
+        "team_access_not_granted",
+        "ekm_access_denied",
+    }
+)
+# Errors that make the whole workspace unusable (the token), not one channel.
+WORKSPACE_ERRORS = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "token_expired",
+        "account_inactive",
         "team_access_not_granted",
         "ekm_access_denied",
     }
@@ -117,7 +130,12 @@ def _retry_after(response: Any) -> float | None:
 
 
 def map_slack_error(exc: Exception) -> DeliveryError:
-    """A Slack SDK/network exception -> the matching ``DeliveryError`` subclass."""
+    """A Slack SDK/network exception -> the matching ``DeliveryError`` subclass.
+
+    A failure after the request may have reached Slack (connection reset or closed, a timeout,
+    ``internal_error``/``fatal_error``/5xx) is an ``AmbiguousDeliveryError``: the worker looks
+    for the post before sending again. 429 and failed connects cannot have posted anything.
+    """
     if isinstance(exc, SlackApiError):
         response = exc.response
         status = int(getattr(response, "status_code", 0) or 0)
@@ -127,22 +145,29 @@ def map_slack_error(exc: Exception) -> DeliveryError:
             return TransientDeliveryError("ratelimited", retry_after=_retry_after(response))
         if code in PAYLOAD_ERRORS:
             return PayloadRejectedError(code)
+        if code in WORKSPACE_ERRORS:
+            return PermanentDeliveryError(code, workspace=True)
         if code in PERMANENT_ERRORS:
             return PermanentDeliveryError(code)
         if status >= 500 or status == 0 or code in ("fatal_error", "internal_error", ""):
-            return TransientDeliveryError(f"slack error {code or status}")
+            return AmbiguousDeliveryError(
+                f"slack error {code or status}", retry_after=_retry_after(response)
+            )
         if status == 404:
             return PermanentDeliveryError(code or "not_found")
         return TransientDeliveryError(f"slack error {code or status}")
-    if isinstance(exc, asyncio.TimeoutError | aiohttp.ClientError | OSError | SlackClientError):
+    if isinstance(exc, aiohttp.ClientConnectorError):
         return TransientDeliveryError(f"network error: {type(exc).__name__}")
-    return TransientDeliveryError(f"unexpected error: {type(exc).__name__}")
+    if isinstance(exc, asyncio.TimeoutError | aiohttp.ClientError | OSError | SlackClientError):
+        return AmbiguousDeliveryError(f"network error: {type(exc).__name__}")
+    return AmbiguousDeliveryError(f"unexpected error: {type(exc).__name__}")
 
 
 class SlackNotifier:
     """The Slack side of the ``Notifier`` port (plus App Home, DMs and file uploads)."""
 
     platform = "slack"
+    can_find_sent = True  # find_sent really looks (conversations.history with metadata)
 
     def __init__(
         self,
@@ -154,6 +179,8 @@ class SlackNotifier:
         client: AsyncWebClient | None = None,
     ) -> None:
         self.client = client or make_client(token, base_url, timeout=timeout)
+        # Whatever client was given, it must never re-send a post by itself.
+        self.client.retry_handlers = [_RetryIdempotentOnly()]
         self.min_interval_s = min_interval_s
         self._dm_ids: dict[str, str] = {}
 
@@ -232,7 +259,7 @@ class SlackNotifier:
         data = await self._call("chat.postMessage", **args)
         ts = data.get("ts") or (data.get("message") or {}).get("ts")
         if not ts:
-            raise TransientDeliveryError("chat.postMessage returned no ts")
+            raise AmbiguousDeliveryError("chat.postMessage returned no ts")
         return SendResult(remote_id=str(ts), thread_ref=thread_ref or str(ts))
 
     async def find_sent(self, channel: Channel, delivery_id: int, *, since: datetime) -> str | None:

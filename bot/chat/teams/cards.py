@@ -329,6 +329,23 @@ def to_teams(message: Message) -> list[dict[str, Any]]:
     return envelopes
 
 
+def split_envelope(value: dict[str, Any]) -> list[dict[str, Any]]:
+    """Halve an envelope the webhook refused as too large: the card's body elements are split
+    over two cards (the actions stay with the second). ``[]`` when there is nothing to split
+    (a single element); the caller then falls back to plain text."""
+    try:
+        card = value["attachments"][0]["content"]
+        body = list(card.get("body") or [])
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return []
+    if len(body) < 2:
+        return []
+    half = len(body) // 2
+    first = {**card, "body": body[:half], "actions": []}
+    second = {**card, "body": body[half:]}
+    return [envelope(first), envelope(second)]
+
+
 def envelope_size(value: dict[str, Any]) -> int:
     """Bytes of ``value`` serialised the way notifiers send it (compact UTF-8 JSON)."""
     return len(_dumps(value))

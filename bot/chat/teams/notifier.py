@@ -10,9 +10,13 @@ Invariants:
   httpx's own request log line is masked by a filter installed on the ``httpx`` logger;
 - only ``https://`` webhooks are posted to; ``http://`` is allowed for loopback hosts when
   private networks are allowed (local test servers);
-- status mapping: 2xx accepted; 429 -> ``TransientDeliveryError(retry_after)``; 408, 5xx,
-  network errors and timeouts -> transient; 413 -> ``PayloadRejectedError``; any other answer
-  (400, 401, 403, 404, 410, redirects) -> ``PermanentDeliveryError`` with a readable reason;
+- status mapping: 2xx accepted, unless its body reports an error (Workflows and the old
+  connectors answer ``200 "Webhook message delivery failed with error: …"``): then it is a
+  failure, never recorded as sent; 429 -> ``TransientDeliveryError(retry_after)``; 408, 5xx
+  and network errors -> transient; a timeout or a reset after sending -> ambiguous (may have
+  posted); 413, or 400 saying "entity too large" -> ``PayloadTooLargeError``: the envelope is
+  split in two and the parts are sent (repeatedly, up to ``MAX_SPLITS``), never a pause; any
+  other answer (400, 401, 403, 404, 410, redirects) -> ``PermanentDeliveryError``;
 - posts to one webhook are spaced by at least ``min_interval_s`` (about 4 per second, the
   throttling threshold of Workflows);
 - a message split over several envelopes is resumed, not restarted, when a later envelope
@@ -31,6 +35,7 @@ import hashlib
 import ipaddress
 import json
 import logging
+import re
 import time
 from collections import OrderedDict
 from datetime import UTC, datetime
@@ -39,9 +44,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from bot.chat.teams.cards import to_teams
+from bot.chat.teams.cards import split_envelope, to_teams
 from bot.domain.errors import (
-    PayloadRejectedError,
+    AmbiguousDeliveryError,
+    PayloadTooLargeError,
     PermanentDeliveryError,
     TransientDeliveryError,
 )
@@ -54,6 +60,11 @@ log = logging.getLogger(__name__)
 MIN_INTERVAL_S = 0.25
 MAX_RETRY_AFTER_S = 3600.0
 _PROGRESS_LIMIT = 1024  # deliveries whose partial progress is remembered
+MAX_SPLITS = 8  # halvings of too-large envelopes per message
+_BODY_PEEK = 4096  # bytes of an answer's body read to look for an error text
+_ERROR_TEXT = re.compile(r"\b(fail(ed|ure)?|error|exception|invalid)\b", re.IGNORECASE)
+_TOO_LARGE = re.compile(r"too\s*large|\b413\b|RequestEntityTooLarge", re.IGNORECASE)
+_THROTTLED = re.compile(r"\b429\b|too\s*many\s*requests|throttl", re.IGNORECASE)
 
 _PERMANENT_REASONS = {
     400: "it refused the request (the flow may be turned off, or its trigger was changed)",
@@ -184,11 +195,19 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return None if seconds is None else min(seconds, MAX_RETRY_AFTER_S)
 
 
-def classify_answer(status: int, retry_after: str | None) -> Exception | None:
+def classify_answer(status: int, retry_after: str | None, body: str = "") -> Exception | None:
     """None when the webhook accepted the post, else the delivery error to raise."""
-    if 200 <= status < 300:
-        return None
     prefix = f"the Teams webhook answered {status}"
+    if 200 <= status < 300:
+        if not body.strip() or not _ERROR_TEXT.search(body):
+            return None
+        said = _short(body)
+        if _TOO_LARGE.search(body):
+            return PayloadTooLargeError(f"{prefix} but reported: {said}")
+        return TransientDeliveryError(
+            f"{prefix} but reported a failed delivery: {said}",
+            retry_after=parse_retry_after(retry_after) if _THROTTLED.search(body) else None,
+        )
     if status == 429:
         return TransientDeliveryError(
             f"{prefix}: too many requests", retry_after=parse_retry_after(retry_after)
@@ -198,12 +217,17 @@ def classify_answer(status: int, retry_after: str | None) -> Exception | None:
             f"{prefix}: the service is unavailable, will retry",
             retry_after=parse_retry_after(retry_after),
         )
-    if status == 413:
-        return PayloadRejectedError(f"{prefix}: the message is too large")
+    if status == 413 or (status == 400 and _TOO_LARGE.search(body)):
+        return PayloadTooLargeError(f"{prefix}: the message is too large")
     if 300 <= status < 400:
         return PermanentDeliveryError(f"{prefix}: an unexpected redirect; check the URL")
     reason = _PERMANENT_REASONS.get(status, "the request was refused")
     return PermanentDeliveryError(f"{prefix}: {reason}")
+
+
+def _short(body: str) -> str:
+    """The first 200 characters of an answer, on one line (it may echo nothing secret)."""
+    return " ".join(body.split())[:200]
 
 
 def _dumps(envelope: dict[str, Any]) -> bytes:
@@ -244,8 +268,9 @@ class TeamsNotifier:
         self._owns_client = client is None
         self._last_post: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        # delivery id -> (digest of its envelopes, how many were accepted)
-        self._progress: OrderedDict[int, tuple[str, int]] = OrderedDict()
+        # delivery id -> (digest of its envelopes, the envelopes after any splits, how many
+        # of those were accepted)
+        self._progress: OrderedDict[int, tuple[str, list[bytes], int]] = OrderedDict()
 
     def __repr__(self) -> str:
         return f"TeamsNotifier(allow_private_networks={self.allow_private_networks})"
@@ -257,20 +282,31 @@ class TeamsNotifier:
         url = channel.target
         check_webhook_url(url, allow_private_networks=self.allow_private_networks)
         _MASK.remember(url)
-        bodies = [_dumps(e) for e in to_teams(message)]
-        digest = _digest(bodies)
-        done = self._resume_point(delivery_id, digest)
+        envelopes = to_teams(message)
+        digest = _digest([_dumps(e) for e in envelopes])
+        bodies, done = self._resume_point(delivery_id, digest, envelopes)
         key = _fingerprint(url)
         lock = self._locks.setdefault(key, asyncio.Lock())
+        splits = 0
         async with lock:
-            for index in range(done, len(bodies)):
+            index = done
+            while index < len(bodies):
                 await self._pace(key)
                 try:
-                    await self._post(url, bodies[index])
+                    await self._post(url, _dumps(bodies[index]))
+                except PayloadTooLargeError:
+                    parts = split_envelope(bodies[index]) if splits < MAX_SPLITS else []
+                    if not parts:
+                        raise
+                    splits += 1
+                    log.info("Teams: an envelope was too large; sending it in two parts")
+                    bodies[index : index + 1] = parts
+                    continue
                 except TransientDeliveryError:
-                    self._remember_progress(delivery_id, digest, index)
+                    self._remember_progress(delivery_id, digest, bodies, index)
                     raise
-                self._remember_progress(delivery_id, digest, index + 1)
+                index += 1
+                self._remember_progress(delivery_id, digest, bodies, index)
         self._progress.pop(delivery_id, None)
         return SendResult(remote_id=f"accepted:{delivery_id}", thread_ref=None)
 
@@ -284,14 +320,18 @@ class TeamsNotifier:
 
     # ----------------------------------------------------------------- internals
 
-    def _resume_point(self, delivery_id: int, digest: str) -> int:
+    def _resume_point(
+        self, delivery_id: int, digest: str, envelopes: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], int]:
         saved = self._progress.get(delivery_id)
         if saved is None or saved[0] != digest:
-            return 0
-        return saved[1]
+            return list(envelopes), 0
+        return [json.loads(b) for b in saved[1]], saved[2]
 
-    def _remember_progress(self, delivery_id: int, digest: str, accepted: int) -> None:
-        self._progress[delivery_id] = (digest, accepted)
+    def _remember_progress(
+        self, delivery_id: int, digest: str, bodies: list[dict[str, Any]], accepted: int
+    ) -> None:
+        self._progress[delivery_id] = (digest, [_dumps(b) for b in bodies], accepted)
         self._progress.move_to_end(delivery_id)
         while len(self._progress) > _PROGRESS_LIMIT:
             self._progress.popitem(last=False)
@@ -313,16 +353,33 @@ class TeamsNotifier:
                 ) as response:
                     status = response.status_code
                     retry_after = response.headers.get("Retry-After")
+                    text = await _peek(response)
         except TimeoutError:
-            raise TransientDeliveryError(
+            raise AmbiguousDeliveryError(
                 f"the Teams webhook {masked} did not answer within {self.timeout_s:g} s"
             ) from None
-        except httpx.HTTPError as exc:
+        except httpx.ConnectError as exc:
             raise TransientDeliveryError(
                 f"the Teams webhook {masked} could not be reached ({type(exc).__name__})"
             ) from None
-        error = classify_answer(status, retry_after)
+        except httpx.HTTPError as exc:
+            raise AmbiguousDeliveryError(
+                f"the Teams webhook {masked} failed after sending ({type(exc).__name__})"
+            ) from None
+        error = classify_answer(status, retry_after, text)
         if error is not None:
             log.warning("Teams webhook %s: %s", masked, error)
             raise error
         log.debug("Teams webhook %s accepted a post (%d bytes)", masked, len(body))
+
+
+async def _peek(response: httpx.Response) -> str:
+    """Up to ``_BODY_PEEK`` bytes of the answer, decoded leniently (the rest is not read)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_raw():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= _BODY_PEEK:
+            break
+    return b"".join(chunks)[:_BODY_PEEK].decode("utf-8", "replace")
