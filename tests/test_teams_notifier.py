@@ -25,7 +25,6 @@ from bot.chat.teams.notifier import (
 )
 from bot.domain import render
 from bot.domain.errors import (
-    PayloadRejectedError,
     PermanentDeliveryError,
     TransientDeliveryError,
 )
@@ -145,7 +144,6 @@ async def test_200_story_digest_stays_under_the_cap(fake: FakeTeams, teams: Team
         (403, PermanentDeliveryError, "not allowed"),
         (404, PermanentDeliveryError, "it was deleted or its URL is wrong"),
         (410, PermanentDeliveryError, "removed"),
-        (413, PayloadRejectedError, "too large"),
         (500, TransientDeliveryError, "unavailable"),
         (503, TransientDeliveryError, "unavailable"),
         (429, TransientDeliveryError, "too many requests"),
