@@ -407,23 +407,22 @@ class DeliveryWorker:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         total = 0
-        next_due: datetime | None = None  # earliest deferral of any pass not yet reached
+        dues: list[datetime] = []  # earliest deferral of every pass, until reached
         while loop.time() < deadline:
             before = self.app.now()
             posted = await self.run_once()
             total += posted
             if self._earliest_deferred is not None:
-                next_due = min(next_due or self._earliest_deferred, self._earliest_deferred)
+                dues.append(self._earliest_deferred)
             if posted:
                 continue
-            if next_due is None:
+            if not dues:
                 break
-            wait = (next_due - self.app.now()).total_seconds()
+            wait = (min(dues) - self.app.now()).total_seconds()
             await asyncio.sleep(min(max(wait, 0.05), 1.0))
             if self.app.now() == before:
                 break
-            if self.app.now() >= next_due:
-                next_due = None
+            dues = [due for due in dues if due > self.app.now()]
         return total
 
     async def run_forever(self, stop: asyncio.Event, wake: asyncio.Event | None = None) -> None:
