@@ -524,3 +524,16 @@ SLOW_COMMANDS: tuple[type, ...] = (c.Status, c.Search, c.DigestNow, c.SourcesAdd
 def is_slow(command: c.Command) -> bool:
     """Commands that may take more than a moment (answer them after acknowledging)."""
     return isinstance(command, SLOW_COMMANDS)
+
+
+DATABASE_FREE_COMMANDS: tuple[type, ...] = (c.Help, c.Topics)
+
+
+def needs_database(app: App, text: str) -> bool:
+    """False for command lines answered without the database: help, topics and any line
+    that does not parse (its answer is the usage error)."""
+    try:
+        command = parse(app, text)
+    except CommandError:
+        return False
+    return not isinstance(command, DATABASE_FREE_COMMANDS)

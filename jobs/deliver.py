@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from bot.domain.codec import message_from_dict
 from bot.domain.errors import (
     AmbiguousDeliveryError,
+    DatabaseUnavailableError,
     DeliveryError,
     PayloadRejectedError,
     PermanentDeliveryError,
@@ -112,6 +113,8 @@ class DeliveryWorker:
                 break
             try:
                 posted += await self._handle(delivery)
+            except DatabaseUnavailableError:
+                raise  # the whole pass stops; the scheduler backs off
             except Exception:
                 log.exception("delivery %s: unexpected error", delivery.id)
                 await self._retry(delivery, None, "internal error", None, unsure=True)

@@ -24,12 +24,18 @@ Several instances may share one PostgreSQL database. Poll and delivery are safe 
 everywhere (per-source commits, ``SKIP LOCKED`` claims); the singleton jobs run only in the
 instance holding the lease ``SINGLETON_LEASE``, renewed by every singleton run (TTL 3 min),
 so another instance takes over within minutes of the holder dying.
+
+A database outage (``DatabaseUnavailableError``) is not a job failure with a traceback: the
+database logs the change of state once, and every job skips its runs for a back-off that
+doubles from ``DB_BACKOFF_MIN`` to ``DB_BACKOFF_MAX`` until one run succeeds again.
+``shutdown`` cancels running job bodies and waits for them, so a stop never logs a traceback.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -40,6 +46,7 @@ from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.domain.errors import DatabaseUnavailableError
 from bot.domain.schedule import parse_cron, zone
 
 if TYPE_CHECKING:
@@ -59,6 +66,8 @@ RETENTION_EVERY = timedelta(days=1)
 RETENTION_FIRST_DELAY = timedelta(minutes=5)
 DEFAULT_MISFIRE_GRACE_S = 30
 JOB_METRIC = "uschina_bot_job_runs_total"
+DB_BACKOFF_MIN = 2.0
+DB_BACKOFF_MAX = 60.0
 
 
 def cron_trigger(expr: str, timezone: str) -> BaseTrigger:
@@ -97,6 +106,10 @@ class Scheduler:
         self._poller: Poller | None = None
         self.last_runs: dict[str, datetime] = {}
         self.last_errors: dict[str, str] = {}
+        self._running_bodies: set[asyncio.Task[Any]] = set()
+        self._stopping = False
+        self._db_backoff = 0.0
+        self._db_retry_at = 0.0
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -122,11 +135,18 @@ class Scheduler:
         self.scheduler.start(paused=paused)
 
     async def shutdown(self) -> None:
-        """Stop scheduling; running job bodies and fetches in flight are cancelled (the
-        outbox keeps their work; sources in flight are polled again when their claim ends)."""
+        """Stop scheduling; running job bodies and fetches in flight are cancelled and awaited
+        without being logged as failures (the outbox keeps their work; sources in flight are
+        polled again when their claim ends)."""
+        self._stopping = True
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-            await asyncio.sleep(0)  # AsyncIOScheduler applies the shutdown on the loop
+        running = [task for task in self._running_bodies if not task.done()]
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
+        await asyncio.sleep(0)  # AsyncIOScheduler applies the shutdown on the loop
         if self._poller is not None:
             poller, self._poller = self._poller, None
             await poller.aclose()
@@ -193,20 +213,41 @@ class Scheduler:
         self, name: str, run: Callable[[], Awaitable[Any]], *, none_is_a_run: bool = True
     ) -> Any:
         """Run one job body; log and remember its error instead of raising into APScheduler.
-        With ``none_is_a_run=False`` a None result (skipped: no lease) is not recorded."""
+        With ``none_is_a_run=False`` a None result (skipped: no lease) is not recorded.
+        While the database is out, runs are skipped until the back-off expires."""
+        if self._stopping or time.monotonic() < self._db_retry_at:
+            return None
+        body = asyncio.ensure_future(run())
+        self._running_bodies.add(body)
         try:
-            result = await run()
+            result = await body
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            return None  # stopping: the body was cancelled on purpose
+        except DatabaseUnavailableError as exc:
+            self._back_off()
+            self.last_errors[name] = str(exc)
+            self.app.metrics.inc(JOB_METRIC, job=name, result="db_unavailable")
+            return None
         except Exception as exc:
             log.exception("job %s failed", name)
             self.last_errors[name] = f"{type(exc).__name__}: {exc}"
             self.app.metrics.inc(JOB_METRIC, job=name, result="error")
             return None
+        finally:
+            self._running_bodies.discard(body)
+        self._db_backoff = 0.0
         if result is None and not none_is_a_run:
             return None
         self.last_runs[name] = self.app.now()
         self.last_errors.pop(name, None)
         self.app.metrics.inc(JOB_METRIC, job=name, result="ok")
         return result
+
+    def _back_off(self) -> None:
+        self._db_backoff = min(max(self._db_backoff * 2, DB_BACKOFF_MIN), DB_BACKOFF_MAX)
+        self._db_retry_at = time.monotonic() + self._db_backoff
 
     async def holds_lease(self) -> bool:
         """Take or renew the singleton lease; True when this instance holds it."""

@@ -3,32 +3,48 @@
 ``DATABASE_URL`` is given in its plain SQLAlchemy form (``sqlite:///./x.db``,
 ``postgresql://user@host/db``); the async driver (aiosqlite, asyncpg) is chosen here.
 SQLite runs in WAL mode with a busy timeout and foreign keys on.
+
+Outages are errors, not tracebacks: a session or connection that fails because the server is
+unreachable, the file is locked by another process, or the disk is full raises
+``DatabaseUnavailableError`` (kind "down", "busy" or "full"), and ``Database.availability``
+logs one WARNING when that state begins and one INFO when the database answers again.
+Inside ``bounded_wait(seconds)`` (chat requests) SQLite waits at most that long for a lock
+instead of the default busy timeout, so a held lock is answered "busy" within the platforms'
+reply windows.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import itertools
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from importlib import resources
 from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InterfaceError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain.errors import StorageError
+from bot.domain.errors import DatabaseUnavailableError, StorageError
 
 log = logging.getLogger(__name__)
 
 DEFAULT_URL = "sqlite:///./uschina-bot.db"
+SQLITE_BUSY_TIMEOUT_MS = 10000
+PG_CONNECT_TIMEOUT_S = 5
+# SQLSTATE classes meaning "the server is not there for us": connection exceptions (08),
+# operator intervention such as shutdown or terminated backends (57P), database dropped.
+_UNREACHABLE_SQLSTATES = ("08", "57P", "3D000", "53300")
+_bounded_wait_ms: ContextVar[int | None] = ContextVar("bounded_wait_ms", default=None)
 _ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
     "postgresql": "postgresql+asyncpg",
@@ -117,11 +133,79 @@ def safe_url(raw: str) -> str:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA cache_size=-8192")  # 8 MiB per connection; the OS caches the file
     cursor.close()
+
+
+@contextmanager
+def bounded_wait(seconds: float) -> Iterator[None]:
+    """Within this block (and tasks started in it) SQLite waits at most ``seconds`` for a lock."""
+    token = _bounded_wait_ms.set(max(1, int(seconds * 1000)))
+    try:
+        yield
+    finally:
+        _bounded_wait_ms.reset(token)
+
+
+def _sqlstate(exc: BaseException | None) -> str:
+    seen = 0
+    while exc is not None and seen < 4:
+        state = getattr(exc, "sqlstate", None)
+        if isinstance(state, str):
+            return state
+        exc, seen = exc.__cause__, seen + 1
+    return ""
+
+
+def unavailable(exc: BaseException) -> DatabaseUnavailableError | None:
+    """The outage ``exc`` stands for (down, busy, full), or None for any other error."""
+    if isinstance(exc, DatabaseUnavailableError):
+        return exc
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    message = str(orig).lower()
+    if "database or disk is full" in message or (
+        isinstance(orig, OSError) and orig.errno == errno.ENOSPC
+    ):
+        return DatabaseUnavailableError("full")
+    if "database is locked" in message or "database table is locked" in message:
+        return DatabaseUnavailableError("busy")
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return DatabaseUnavailableError("down")
+    if isinstance(orig, (OSError, TimeoutError)) or isinstance(exc, InterfaceError):
+        return DatabaseUnavailableError("down")
+    if _sqlstate(orig).startswith(_UNREACHABLE_SQLSTATES):
+        return DatabaseUnavailableError("down")
+    if "connection is closed" in message or "connection was closed" in message:
+        return DatabaseUnavailableError("down")
+    return None
+
+
+class Availability:
+    """Whether the database answered last time; logs only when that changes."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.problem: str | None = None
+
+    def failed(self, error: DatabaseUnavailableError) -> None:
+        if self.problem != error.kind:
+            self.problem = error.kind
+            log.warning("database %s: %s", self.label, _LOG_TEXT[error.kind])
+
+    def succeeded(self) -> None:
+        if self.problem is not None:
+            self.problem = None
+            log.info("database %s: available again", self.label)
+
+
+_LOG_TEXT = {
+    "down": "unavailable (commands answer 'try again'; jobs back off)",
+    "busy": "locked by another connection or process (commands answer 'busy')",
+    "full": "the disk is full (nothing can be saved until space is freed)",
+}
 
 
 class Database:
@@ -140,10 +224,12 @@ class Database:
             self.raw_url = self.url.render_as_string(hide_password=False)
             kwargs["poolclass"] = StaticPool
         if self.is_sqlite:
-            kwargs["connect_args"] = {"timeout": 10}
+            kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         else:
             kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+            kwargs["connect_args"] = {"timeout": PG_CONNECT_TIMEOUT_S}
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        self.availability = Availability(safe_url(raw_url))
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
 
@@ -153,20 +239,62 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session in one transaction: committed on success, rolled back on error."""
-        async with AsyncSession(self.engine, expire_on_commit=False) as session:
-            try:
-                yield session
-                await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
+        """A session in one transaction: committed on success, rolled back on error; an
+        outage raises ``DatabaseUnavailableError``."""
+        with self._outages():
+            async with AsyncSession(self.engine, expire_on_commit=False) as session:
+                conn = await session.connection()
+                wait = await self._bound(conn)
+                try:
+                    yield session
+                    await self._unbound(conn, wait)
+                    await session.commit()
+                except BaseException:
+                    await self._unbound(conn, wait, failed=True)
+                    await session.rollback()
+                    raise
 
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
-        """A Core connection in one transaction (bulk paths)."""
-        async with self.engine.begin() as conn:
-            yield conn
+        """A Core connection in one transaction (bulk paths); outages as in ``session``."""
+        with self._outages():
+            async with self.engine.begin() as conn:
+                wait = await self._bound(conn)
+                try:
+                    yield conn
+                finally:
+                    await self._unbound(conn, wait, failed=True)
+
+    @contextmanager
+    def _outages(self) -> Iterator[None]:
+        try:
+            yield
+        except Exception as exc:
+            problem = unavailable(exc)
+            if problem is None:
+                raise
+            self.availability.failed(problem)
+            raise problem from exc
+        self.availability.succeeded()
+
+    async def _bound(self, conn: AsyncConnection) -> int | None:
+        wait = _bounded_wait_ms.get() if self.is_sqlite and not self.in_memory else None
+        if wait is not None:
+            await conn.exec_driver_sql(f"PRAGMA busy_timeout={int(wait)}")
+        return wait
+
+    async def _unbound(
+        self, conn: AsyncConnection, wait: int | None, *, failed: bool = False
+    ) -> None:
+        """Give the pooled connection its normal busy timeout back (or discard it)."""
+        if wait is None:
+            return
+        try:
+            await conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        except Exception:
+            if not failed:
+                raise
+            await conn.invalidate()
 
     async def ping(self) -> bool:
         try:

@@ -318,8 +318,7 @@ async def test_unknown_command_gets_usage_and_changes_nothing(harness: Harness) 
     text = await harness.say("frobnicate the taiwan")
     assert "help" in text.lower() or "usage" in text.lower()
     after = await snapshot(harness.app)
-    assert after["guards"] == before["guards"] + 1  # only the activity id was recorded
-    assert {**after, "guards": 0} == {**before, "guards": 0}
+    assert after == before  # a usage error never touches the database (replays: in memory)
 
 
 async def test_commands_are_counted(harness: Harness) -> None:

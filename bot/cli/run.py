@@ -184,9 +184,10 @@ async def serve(app: App, *, host: str, port: int) -> int:
     config = uvicorn.Config(web, host=host, port=port, log_level="warning", lifespan="off")
     server = _QuietServer(config)
     stop = asyncio.Event()
+    received: list[str] = []
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, _on_signal, sig, stop, received)
     socket_mode = await _start_socket_mode(app, stop)
     if stop.is_set():
         return 130
@@ -196,15 +197,24 @@ async def serve(app: App, *, host: str, port: int) -> int:
     stop_task = asyncio.create_task(stop.wait())
     try:
         await asyncio.wait({server_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
-        print("stopping…", file=sys.stderr, flush=True)
     finally:
-        server.should_exit = True
+        server.should_exit = True  # stop accepting; uvicorn finishes requests in flight
         await scheduler.shutdown()
         if socket_mode is not None:
             await socket_mode.close_async()
         await server_task
         stop_task.cancel()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
     if server_task.exception():
         raise server_task.exception()  # type: ignore[misc]
-    print("stopped cleanly", file=sys.stderr, flush=True)
+    why = f" on {received[0]}" if received else ""
+    log.info("uschina-bot stopped cleanly%s", why)
     return 0
+
+
+def _on_signal(sig: signal.Signals, stop: asyncio.Event, received: list[str]) -> None:
+    """SIGINT/SIGTERM: stop once (a second signal while stopping changes nothing)."""
+    if not received:
+        received.append(sig.name)
+    stop.set()

@@ -5,6 +5,7 @@
     BotError                      base of everything the bot raises on purpose
     ├── ConfigError               bad YAML, env or taxonomy; carries key and line
     ├── StorageError              the database cannot be reached or migrated
+    │   └── DatabaseUnavailableError  down, busy (locked) or full right now; retry later
     ├── FetchError                a source could not be fetched (kept as a result, see FetchOutcome)
     │   └── UnsafeURLError        scheme, host or resolved address refused (SSRF guard)
     ├── ParseError                bytes are not a feed/page we can read
@@ -22,6 +23,8 @@ results (a failed ``FetchOutcome``, ``ParsedFeed.warnings``) so one source canno
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 
 class BotError(Exception):
@@ -45,6 +48,25 @@ class ConfigError(BotError):
 
 class StorageError(BotError):
     """The database is unreachable or cannot be migrated."""
+
+
+class DatabaseUnavailableError(StorageError):
+    """The database cannot answer right now; ``kind`` is "down", "busy" or "full".
+
+    The message is written for the person who asked; the transaction was rolled back, so
+    nothing was half-written.
+    """
+
+    MESSAGES: ClassVar[dict[str, str]] = {
+        "down": "The database is unavailable; try again in a minute.",
+        "busy": "The database is busy; try again in a moment.",
+        "full": "The database disk is full, so nothing can be saved; an operator must free "
+        "space first.",
+    }
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind if kind in self.MESSAGES else "down"
+        super().__init__(self.MESSAGES[self.kind])
 
 
 class FetchError(BotError):

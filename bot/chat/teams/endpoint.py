@@ -11,8 +11,13 @@ Invariants:
   malformed header, undecodable base64 or a wrong MAC is answered 401 and changes nothing;
 - bodies above ``MAX_BODY`` bytes are refused with 413 without being read in full;
 - the scheme has no timestamp, so each activity id is handled once: a replay is answered
-  "already handled" and runs nothing (``guards.first_time("teams:" + id)``);
-- neither the body nor the ``Authorization`` header is ever logged;
+  "already handled" and runs nothing (remembered in memory first, then in the store by
+  ``guards.first_time("teams:" + id)`` for commands that use the database; help, topics and
+  usage errors never touch the database, so they are answered while it is down or locked);
+- neither the body nor the ``Authorization`` header is ever logged; a repeated
+  ``Authorization`` header is refused like a malformed one;
+- a database that is down, locked or full is answered with a message activity saying so
+  (SQLite waits at most ``DB_WAIT_S`` for a lock), never with a 500;
 - a command slower than ``reply_timeout_s`` is answered "still working" and finishes in the
   background; its answer is then queued in the outbox for the channel's Workflows webhook
   (when the channel is configured), so the delivery worker posts it with the usual retries.
@@ -35,11 +40,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot.chat.http_body import MAX_CHAT_BODY, RecentKeys, read_capped, single_header
 from bot.chat.teams.cards import to_teams_reply
 from bot.domain import commands
 from bot.domain.codec import message_to_dict
-from bot.domain.errors import CommandError, ConfigError
+from bot.domain.errors import CommandError, ConfigError, DatabaseUnavailableError
 from bot.domain.models import Channel, Context, Message, Text
+from storage.db import bounded_wait
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -47,8 +54,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PATH = "/teams/messages"
-MAX_BODY = 64 * 1024
+MAX_BODY = MAX_CHAT_BODY
 REPLY_TIMEOUT_S = 4.0
+REPLAY_MEMORY_S = 24 * 3600.0  # no timestamp in the scheme: remember activity ids a day
+DB_WAIT_S = 2.0  # longest wait for a locked SQLite database inside a request
 _AUTH = re.compile(r"^HMAC ([A-Za-z0-9+/]{1,200}={0,2})$")
 _MAC_BYTES = 32
 _ANNOUNCE_LIMIT = 1000  # unconfigured conversations logged once each
@@ -150,6 +159,7 @@ class TeamsEndpoint:
         secret = app.settings.teams_outgoing_secret
         self.key = decode_secret(secret.get_secret_value()) if secret is not None else None
         self.background: set[asyncio.Task[None]] = set()
+        self.recent = RecentKeys(REPLAY_MEMORY_S)
         self._announced: set[str] = set()
 
     def routes(self) -> list[Route]:
@@ -166,11 +176,11 @@ class TeamsEndpoint:
     async def handle(self, request: Request) -> Response:
         if self.key is None:
             return PlainTextResponse("Not Found", status_code=404)
-        body = await _read_capped(request, MAX_BODY)
+        body = await read_capped(request, MAX_BODY)
         if body is None:
             self._reject("too_large")
             return PlainTextResponse("request body too large", status_code=413)
-        refused = verify(self.key, body, request.headers.get("authorization"))
+        refused = verify(self.key, body, single_header(request, "authorization"))
         if refused is not None:
             self._reject(refused)
             return PlainTextResponse("unauthorized", status_code=401)
@@ -186,10 +196,22 @@ class TeamsEndpoint:
         if not isinstance(activity_id, str) or not activity_id or conversation is None:
             self._reject("bad_activity")
             return PlainTextResponse("the activity has no id or conversation", status_code=400)
-        if not await self.app.store.guards.first_time(f"teams:{activity_id}", self.app.now()):
+        from bot.actions import needs_database
+
+        key = f"teams:{activity_id}"
+        if not self.recent.first_time(key, self.app.now().timestamp()):
             self._reject("replay")
             return _reply(_plain(ALREADY_HANDLED))
-        return _reply(await self._answer(activity, conversation, activity_id))
+        uses_db = needs_database(self.app, command_text(activity))
+        try:
+            with bounded_wait(DB_WAIT_S):
+                if uses_db and not await self.app.store.guards.first_time(key, self.app.now()):
+                    self._reject("replay")
+                    return _reply(_plain(ALREADY_HANDLED))
+                return _reply(await self._answer(activity, conversation, activity_id))
+        except DatabaseUnavailableError as exc:  # logged once per outage by the database
+            self._reject(f"database_{exc.kind}")
+            return _reply(_plain(str(exc)))
 
     async def _answer(
         self, activity: dict[str, Any], conversation: str, activity_id: str
@@ -197,7 +219,7 @@ class TeamsEndpoint:
         from bot import actions
 
         text = command_text(activity)
-        channel = await self.app.store.channels.by_external_id(conversation)
+        channel = await self._channel(conversation, needed=actions.needs_database(self.app, text))
         parsed = self._parse(text)
         if channel is None:
             self._announce(conversation)
@@ -230,6 +252,16 @@ class TeamsEndpoint:
             note = Context((Text(not_configured_note(conversation)),))
             message = dataclasses.replace(message, blocks=(*message.blocks, note))
         return message
+
+    async def _channel(self, conversation: str, *, needed: bool) -> Channel | None:
+        """The configured channel; for commands that need no database an outage only loses
+        the "not configured" note."""
+        try:
+            return await self.app.store.channels.by_external_id(conversation)
+        except DatabaseUnavailableError:
+            if needed:
+                raise
+            return None
 
     def _parse(self, text: str) -> commands.Command | None:
         from bot import actions
@@ -287,21 +319,6 @@ class TeamsEndpoint:
             payload=message_to_dict(message),
             now=self.app.now(),
         )
-
-
-async def _read_capped(request: Request, limit: int) -> bytes | None:
-    """The raw body, or None as soon as it exceeds ``limit`` bytes."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def teams_routes(app: App) -> list[Route]:
