@@ -8,6 +8,7 @@ Heavy imports happen inside handlers so that ``--help`` stays instant.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import sys
@@ -71,3 +72,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        _quiet_stdout()
+        print("uschina-bot: error: no space left on the device (disk full)", file=sys.stderr)
+        return 2
+
+
+def _quiet_stdout() -> None:
+    """Send what is still buffered for stdout nowhere (it cannot be written)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())

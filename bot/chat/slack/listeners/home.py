@@ -11,6 +11,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.slack.blocks import to_slack
+from bot.domain.errors import DatabaseUnavailableError
 from bot.domain.models import (
     Actions,
     Block,
@@ -159,6 +160,8 @@ class HomePublisher:
         try:
             view = await build_home_view(self.app, user_id)
             await client.views_publish(user_id=user_id, view=view)
+        except DatabaseUnavailableError:
+            return False  # the database logs its outage once; the tab is republished later
         except Exception as exc:
             log.warning("App Home for %s not published: %s", user_id, type(exc).__name__)
             return False
