@@ -32,6 +32,7 @@ from bot.domain.models import (
     Link,
     Message,
     Paragraph,
+    Strong,
     Text,
     When,
 )
@@ -228,3 +229,48 @@ def test_any_text_is_escaped_and_valid(title: str, url_tail: str) -> None:
 
 def test_escape() -> None:
     assert escape("a & <b> c") == "a &amp; &lt;b&gt; c"
+
+
+FORMATTING_TITLES = {
+    "*Breaking*: _all_ ~cancelled~": "∗Breaking∗: ＿all＿ ∼cancelled∼",
+    "Talks on south_china_sea claims": "Talks on south_china_sea claims",
+    "_<!here>_ *<@U999>*": "＿&lt;!here&gt;＿ ∗&lt;@U999&gt;∗",
+}
+
+
+@pytest.mark.parametrize("title", sorted(FORMATTING_TITLES))
+def test_formatting_marks_in_titles_cannot_format(title: str) -> None:
+    payload = to_slack(render.render_alert(alert_view(item=item(title=title))))
+    expected = FORMATTING_TITLES[title]
+    assert payload["blocks"][0]["text"]["text"] == (
+        f"<https://news.example/biden-xi-call|{expected}>"
+    )
+    assert payload["text"].startswith(expected)
+    assert expected in to_slack_text(render.render_alert(alert_view(item=item(title=title))))
+
+
+def test_formatting_marks_in_plain_text_and_strong_cannot_format() -> None:
+    message = Message(
+        "*x*",
+        (Paragraph((Text("_a_ *b* ~c~ "), Strong("*loud*"))), Context((Text("~gone~"),))),
+    )
+    payload = to_slack(message)
+    assert payload["blocks"][0]["text"]["text"] == "＿a＿ ∗b∗ ∼c∼ *∗loud∗*"
+    assert payload["blocks"][1]["elements"][0]["text"] == "∼gone∼"
+    assert payload["text"] == "∗x∗"
+
+
+@pytest.mark.parametrize(
+    "url", ["javascript:alert(1)", "slack://open", "mailto:a@b.example", "data:text/html,x"]
+)
+def test_only_http_links_are_rendered_anywhere(url: str) -> None:
+    message = Message(
+        "fallback",
+        (
+            Paragraph((Link(url, "label"),)),
+            Actions((Button("Open", url=url, action_id="open_story"),)),
+        ),
+    )
+    payload = to_slack(message)
+    assert url not in str(payload)
+    assert url not in to_slack_text(message)

@@ -220,3 +220,27 @@ def test_any_text_is_safe(title: str) -> None:
         ),
     )
     assert_envelopes_ok(to_teams(message))
+
+
+def test_at_mentions_and_formatting_in_titles_are_inert() -> None:
+    title = "<at>General</at> *urgent* _now_ ~x~ [click](https://evil.example) <!channel>"
+    message = render.render_alert(alert_view(item=item(title=title, source_name=title)))
+    reply = to_teams_reply(message)["text"]
+    body = json.dumps(to_teams(message))
+    for text in (reply, body):
+        assert "<at>" not in text and "<!channel>" not in text
+        assert "](https://evil.example)" not in text
+    assert "\\<at\\>General\\</at\\> \\*urgent\\* \\_now\\_ \\~x\\~" in reply
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "mailto:a@b.example", "data:text/html,x"])
+def test_only_http_links_are_rendered_in_reply_and_card(url: str) -> None:
+    message = Message(
+        "fallback",
+        (
+            Paragraph((Link(url, "label"),)),
+            Actions((Button("Open", url=url, action_id="open_story"),)),
+        ),
+    )
+    assert url not in to_teams_reply(message)["text"]
+    assert url not in json.dumps(to_teams(message))

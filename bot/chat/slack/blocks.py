@@ -3,6 +3,9 @@
 Invariants of every payload returned by :func:`to_slack`:
 - ``&``, ``<`` and ``>`` of every untrusted string (text, labels, fallback, alt text) are
   escaped, so feed titles cannot mention (``<!channel>``, ``<@U123>``) or spoof links;
+- mrkdwn formatting marks in untrusted text cannot format: ``*`` and ``~`` become look-alike
+  characters (U+2217, U+223C), and so does a ``_`` at a word boundary (U+FF3F); an ``_``
+  inside a word (``south_china_sea``) is kept, since Slack never formats it;
 - the only raw ``<...>`` tokens are ours: ``<url|label>`` for http(s) URLs free of ``|<>``
   and whitespace, and ``<!date^...>`` for ``When`` spans;
 - Block Kit limits hold: <= 50 blocks (the last one then says "…and N more"), section text
@@ -82,6 +85,16 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+_MARKS = str.maketrans({"*": "\u2217", "~": "\u223c"})
+_EDGE_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+
+
+def mrkdwn_text(text: str) -> str:
+    """Untrusted text for a mrkdwn field: escaped, and unable to turn on bold, italics or
+    strike-through (Slack has no escape for ``* _ ~``, so they are replaced by look-alikes)."""
+    return escape(_EDGE_UNDERSCORE.sub("\uff3f", text.translate(_MARKS)))
+
+
 def _flat(text: str) -> str:
     """Untrusted text on one line (control characters and newlines become spaces)."""
     return _WS.sub(" ", "".join(c if c.isprintable() else " " for c in text))
@@ -116,7 +129,7 @@ def _strong(text: str) -> str:
         return escape(flat)
     lead = flat[: len(flat) - len(flat.lstrip())]
     trail = flat[len(flat.rstrip()) :]
-    return f"{lead}*{escape(core)}*{trail}"
+    return f"{lead}*{mrkdwn_text(core)}*{trail}"
 
 
 def _when(span: When) -> str:
@@ -131,11 +144,11 @@ def _when(span: When) -> str:
 def span_mrkdwn(span: Span) -> str:
     """One span as escaped mrkdwn. Newlines survive only in ``Text`` (renderer layout)."""
     if isinstance(span, Text):
-        return escape(span.text)
+        return mrkdwn_text(span.text)
     if isinstance(span, Strong):
         return _strong(span.text)
     if isinstance(span, Link):
-        label = escape(_flat(span.label).strip())
+        label = mrkdwn_text(_flat(span.label).strip())
         url = safe_url(span.url)
         if url is None:
             return label
@@ -264,7 +277,7 @@ def to_slack(message: Message) -> dict[str, Any]:
     while blocks and isinstance(blocks[0], DividerBlock):
         blocks.pop(0)
     return {
-        "text": clip(escape(message.fallback), FALLBACK_LIMIT),
+        "text": clip(mrkdwn_text(message.fallback), FALLBACK_LIMIT),
         "blocks": [b.to_dict() for b in _capped(blocks)],
     }
 
@@ -281,7 +294,7 @@ def _block_text(block: Block) -> str:
         return "\n".join(f"{_strong(k)}: {spans_mrkdwn(v)}" for k, v in block.pairs)
     if isinstance(block, Actions):
         links = [
-            f"<{escape(u)}|{escape(_flat(b.label).strip())}>"
+            f"<{escape(u)}|{mrkdwn_text(_flat(b.label).strip())}>"
             for b in block.buttons
             if b.url and (u := safe_url(b.url))
         ]
@@ -295,7 +308,7 @@ def _block_text(block: Block) -> str:
 def to_slack_text(message: Message) -> str:
     """The whole message as plain mrkdwn (for when Slack rejects the blocks), <= 4000 chars."""
     parts = [t for t in (_block_text(b) for b in message.blocks) if t.strip()]
-    text = "\n".join(parts) if parts else escape(message.fallback)
+    text = "\n".join(parts) if parts else mrkdwn_text(message.fallback)
     chunks = _pack_lines(text, PLAIN_TEXT_LIMIT)
     if len(chunks) <= 1:
         return chunks[0] if chunks else ""
