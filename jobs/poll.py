@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.domain.errors import ParseError
+from bot.domain.errors import DatabaseUnavailableError, ParseError
 from bot.domain.ingest import (
     IngestBatch,
     Judge,
@@ -257,7 +257,7 @@ class Poller:
             try:
                 work = await self._start_prepare(jobs)
             except Exception as exc:  # e.g. the database is unreachable
-                log.exception("preparing %d source(s) failed", len(jobs))
+                _log_failure(exc, "preparing %d source(s) failed", len(jobs))
                 work = [exc] * len(jobs)
             await self._prepared.put((jobs, work))
 
@@ -289,7 +289,7 @@ class Poller:
             try:
                 results = await self._decide_and_commit(jobs, work)
             except Exception as exc:
-                log.exception("ingesting %d source(s) failed", len(jobs))
+                _log_failure(exc, "ingesting %d source(s) failed", len(jobs))
                 results = [await self._fail_alone(j, _unexpected(exc)) for j in jobs]
             for job, result in zip(jobs, results, strict=True):
                 self._finish(job, result)
@@ -304,8 +304,8 @@ class Poller:
             await asyncio.sleep(0)  # let fetches in flight read their responses meanwhile
         try:
             inserted = await self.app.store.ingest.commit_many(batches)
-        except Exception:
-            log.exception("committing %d source(s) together failed; one at a time", len(jobs))
+        except Exception as exc:
+            _log_failure(exc, "committing %d source(s) together failed; one at a time", len(jobs))
             self._view = None  # the view holds uncommitted stories: reload it
             return [await self._commit_alone(j, b) for j, b in zip(jobs, batches, strict=True)]
         results = []
@@ -349,7 +349,7 @@ class Poller:
         try:
             (new,) = await self.app.store.ingest.commit_many([batch])
         except Exception as exc:
-            log.exception("committing source %s failed", job.source.id)
+            _log_failure(exc, "committing source %s failed", job.source.id)
             return await self._fail_alone(job, f"could not store its items ({_unexpected(exc)})")
         return await self._after_commit(job, batch, new)
 
@@ -357,8 +357,8 @@ class Poller:
         batch = failed_batch(job.source, error, job.outcome, job.now, jitter=random.random())
         try:
             await self.app.store.sources.save_states([(job.source.id, batch.state)])
-        except Exception:
-            log.exception("saving the state of source %s failed", job.source.id)
+        except Exception as exc:
+            _log_failure(exc, "saving the state of source %s failed", job.source.id)
         return self._count(job.source, batch, [])
 
     async def _after_commit(self, job: _Job, batch: IngestBatch, new: list[Item]) -> SourceResult:
@@ -517,3 +517,12 @@ def summary_json(summary: PollSummary) -> dict[str, Any]:
             if r.status == "failed"
         ],
     }
+
+
+def _log_failure(exc: BaseException, message: str, *args: object) -> None:
+    """A traceback for a surprise; one DEBUG line for a database outage (the database logs
+    the start and end of an outage itself)."""
+    if isinstance(exc, DatabaseUnavailableError):
+        log.debug(message + " (%s)", *args, exc)
+    else:
+        log.error(message, *args, exc_info=exc)

@@ -26,9 +26,9 @@ from storage.db import Database
 from storage.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
-UNAVAILABLE = "The database is unavailable"
-BUSY = "The database is busy"
-FULL = "The database disk is full"
+UNAVAILABLE = "the database is unavailable"
+BUSY = "the database is busy"
+FULL = "the database is full"
 
 
 def warnings_and_worse(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
@@ -217,7 +217,7 @@ async def test_sqlite_full_is_reported_clearly(
         assert FULL in reply
         assert no_tracebacks(caplog)
         [warning] = warnings_and_worse(caplog)
-        assert "disk is full" in warning.getMessage()
+        assert "disk is full" in warning.getMessage()  # the operator's log line
     await store.close()
 
 

@@ -234,6 +234,8 @@ def test_escape() -> None:
 FORMATTING_TITLES = {
     "*Breaking*: _all_ ~cancelled~": "∗Breaking∗: ＿all＿ ∼cancelled∼",
     "Talks on south_china_sea claims": "Talks on south_china_sea claims",
+    "Key api_key=*** and 5 * 3 kept": "Key api_key=*** and 5 * 3 kept",
+    '"*quoted*" and (_aside_)': '"∗quoted∗" and (＿aside＿)',
     "_<!here>_ *<@U999>*": "＿&lt;!here&gt;＿ ∗&lt;@U999&gt;∗",
 }
 

@@ -58,10 +58,9 @@ class DatabaseUnavailableError(StorageError):
     """
 
     MESSAGES: ClassVar[dict[str, str]] = {
-        "down": "The database is unavailable; try again in a minute.",
-        "busy": "The database is busy; try again in a moment.",
-        "full": "The database disk is full, so nothing can be saved; an operator must free "
-        "space first.",
+        "down": "the database is unavailable; try again in a minute.",
+        "busy": "the database is busy; try again in a moment.",
+        "full": "the database is full: free disk space, then try again (nothing was saved).",
     }
 
     def __init__(self, kind: str) -> None:

@@ -3,9 +3,10 @@
 Invariants of every payload returned by :func:`to_slack`:
 - ``&``, ``<`` and ``>`` of every untrusted string (text, labels, fallback, alt text) are
   escaped, so feed titles cannot mention (``<!channel>``, ``<@U123>``) or spoof links;
-- mrkdwn formatting marks in untrusted text cannot format: ``*`` and ``~`` become look-alike
-  characters (U+2217, U+223C), and so does a ``_`` at a word boundary (U+FF3F); an ``_``
-  inside a word (``south_china_sea``) is kept, since Slack never formats it;
+- mrkdwn formatting marks in untrusted text cannot format: a ``*``, ``_`` or ``~`` that could
+  open or close bold, italics or strike-through becomes a look-alike (U+2217, U+FF3F,
+  U+223C); marks inside a word (``south_china_sea``) or in runs (``***``) are kept, since
+  Slack never formats them;
 - the only raw ``<...>`` tokens are ours: ``<url|label>`` for http(s) URLs free of ``|<>``
   and whitespace, and ``<!date^...>`` for ``When`` spans;
 - Block Kit limits hold: <= 50 blocks (the last one then says "…and N more"), section text
@@ -85,14 +86,37 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-_MARKS = str.maketrans({"*": "\u2217", "~": "\u223c"})
-_EDGE_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+_LOOKALIKES = {"*": "\u2217", "_": "\uff3f", "~": "\u223c"}
+
+
+def _inert_marks(text: str) -> str:
+    """Replace each ``* _ ~`` that could open or close Slack formatting by a look-alike.
+
+    A mark opens when it follows the start or a non-alphanumeric character and precedes a
+    non-space; it closes when it follows a non-space and precedes the end or a
+    non-alphanumeric character (runs of one mark, like ``***``, do neither).
+    """
+    out: list[str] = []
+    for i, ch in enumerate(text):
+        look = _LOOKALIKES.get(ch)
+        if look is None:
+            out.append(ch)
+            continue
+        before = text[i - 1] if i else ""
+        after = text[i + 1] if i + 1 < len(text) else ""
+        if ch in (before, after):
+            out.append(ch)
+            continue
+        opens = not before.isalnum() and after != "" and not after.isspace()
+        closes = before != "" and not before.isspace() and not after.isalnum()
+        out.append(look if opens or closes else ch)
+    return "".join(out)
 
 
 def mrkdwn_text(text: str) -> str:
     """Untrusted text for a mrkdwn field: escaped, and unable to turn on bold, italics or
     strike-through (Slack has no escape for ``* _ ~``, so they are replaced by look-alikes)."""
-    return escape(_EDGE_UNDERSCORE.sub("\uff3f", text.translate(_MARKS)))
+    return escape(_inert_marks(text))
 
 
 def _flat(text: str) -> str:
