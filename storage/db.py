@@ -243,14 +243,16 @@ class Database:
         outage raises ``DatabaseUnavailableError``."""
         with self._outages():
             async with AsyncSession(self.engine, expire_on_commit=False) as session:
-                conn = await session.connection()
-                wait = await self._bound(conn)
+                conn = await session.connection() if self._wait_ms() is not None else None
+                wait = await self._bound(conn) if conn is not None else None
                 try:
                     yield session
-                    await self._unbound(conn, wait)
+                    if conn is not None:
+                        await self._unbound(conn, wait)
                     await session.commit()
                 except BaseException:
-                    await self._unbound(conn, wait, failed=True)
+                    if conn is not None:
+                        await self._unbound(conn, wait, failed=True)
                     await session.rollback()
                     raise
 
@@ -277,8 +279,12 @@ class Database:
             raise problem from exc
         self.availability.succeeded()
 
+    def _wait_ms(self) -> int | None:
+        """The bounded lock wait in force here (SQLite files only), else None."""
+        return _bounded_wait_ms.get() if self.is_sqlite and not self.in_memory else None
+
     async def _bound(self, conn: AsyncConnection) -> int | None:
-        wait = _bounded_wait_ms.get() if self.is_sqlite and not self.in_memory else None
+        wait = self._wait_ms()
         if wait is not None:
             await conn.exec_driver_sql(f"PRAGMA busy_timeout={int(wait)}")
         return wait

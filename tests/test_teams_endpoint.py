@@ -478,3 +478,27 @@ async def test_slow_command_answers_still_working_and_posts_later(
     assert await DeliveryWorker(harness.app).run_once() == 1
     (posted,) = harness.fake.accepted("desk")
     assert "arms sale to Taiwan" in json.dumps(posted)
+
+
+async def test_repeated_authorization_header_is_refused(harness: Harness) -> None:
+    before = await snapshot(harness.app)
+    body = json.dumps(harness.activity("subscribe taiwan")).encode()
+    good = sign(KEY, body).encode()
+    headers = [
+        (b"Content-Type", b"application/json"),
+        (b"Authorization", good),
+        (b"Authorization", good),
+    ]
+    response = await harness.client.post("/teams/messages", content=body, headers=headers)
+    assert response.status_code == 401
+    assert await snapshot(harness.app) == before
+
+
+async def test_sources_remove_is_for_admins(harness: Harness) -> None:
+    app = harness.app
+    [source] = await app.store.sources.all()
+    text = await harness.say(f"sources remove {source.id}", user=USER)
+    assert "admin" in text.lower()
+    assert await app.store.sources.get(source.id) is not None
+    assert "Removed" in await harness.say(f"sources remove {source.id}", user=ADMIN)
+    assert await app.store.sources.get(source.id) is None
