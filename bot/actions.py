@@ -15,10 +15,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from bot.domain import commands as c
+from bot.domain import platforms
 from bot.domain.errors import BotError, CommandError, ConfigError, UnsafeURLError
 from bot.domain.models import Channel, Countdown, Message, SourceSpec
 from bot.domain.render import (
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ChatPlatform = Literal["slack", "teams", "cli"]
+ChatPlatform = str  # a name registered in bot.domain.platforms
 DEFAULT_DIGEST_CRON = "0 8 * * 1-5"
 RESOLVE_TIMEOUT_S = 3.0
 FAILED = "Sorry, that did not work. Please try again in a moment."
@@ -120,75 +121,62 @@ def _verb_of(text: str) -> str:
 # --------------------------------------------------------------------------- channels
 
 
-def _dm_name(user_id: str) -> str:
-    return f"slack-dm:{user_id}"
-
-
 async def find_channel(app: App, ctx: CommandContext, *, me: bool = False) -> Channel | None:
     """The stored channel ``ctx`` speaks for (or the person's DM channel), if any."""
-    store = app.store
-    if ctx.platform == "slack":
-        if me or ctx.channel_ref.startswith("D"):
-            return await store.channels.by_target("slack", ctx.user_id)
-        return await store.channels.by_target("slack", ctx.channel_ref)
+    store, platform = app.store, platforms.get(ctx.platform)
+    if platform.has_dms and (me or platform.is_dm_ref(ctx.channel_ref)):
+        return await store.channels.by_target(platform.name, ctx.user_id)
     if me:
         return None
-    if ctx.platform == "teams":
+    if platform.finds_channel_by == "target":
+        return await store.channels.by_target(platform.name, ctx.channel_ref)
+    if platform.finds_channel_by == "external_id":
         return await store.channels.by_external_id(ctx.channel_ref)
     return await store.channels.by_name(ctx.channel_ref)
 
 
 async def ensure_channel(app: App, ctx: CommandContext, *, me: bool = False) -> Channel:
-    """The channel to act on, created for Slack when new; ``CommandError`` when impossible."""
+    """The channel to act on, created when the platform allows; ``CommandError`` otherwise."""
     found = await find_channel(app, ctx, me=me)
     if found is not None:
         return found
     now, tz = app.now(), app.settings.file.timezone
-    if ctx.platform == "slack":
-        if me or ctx.channel_ref.startswith("D"):
-            if not ctx.user_id:
-                raise CommandError("Cannot tell who you are.", c.USAGE["subscribe"])
-            return await app.store.channels.ensure(
-                name=_dm_name(ctx.user_id),
-                platform="slack",
-                target=ctx.user_id,
-                is_dm=True,
-                timezone=tz,
-                now=now,
-            )
+    platform = platforms.get(ctx.platform)
+    if platform.dm_prefix is not None and (me or platform.is_dm_ref(ctx.channel_ref)):
+        if not ctx.user_id:
+            raise CommandError("Cannot tell who you are.", c.USAGE["subscribe"])
         return await app.store.channels.ensure(
-            name=f"slack:{ctx.channel_ref}",
-            platform="slack",
-            target=ctx.channel_ref,
+            name=f"{platform.dm_prefix}{ctx.user_id}",
+            platform=platform.name,
+            target=ctx.user_id,
+            is_dm=True,
             timezone=tz,
             now=now,
         )
     if me:
+        where = " or ".join(p.label for p in platforms.with_dms()) or "no platform"
         raise CommandError(
-            "Direct messages are only available in Slack; subscribe this channel instead.",
+            f"Direct messages are only available in {where}; subscribe this channel instead.",
             c.USAGE["subscribe"],
         )
-    if ctx.platform == "teams":
-        raise CommandError(
-            "This Teams channel is not configured yet. Add it to the config file under "
-            f"channels: with its teams_webhook_url and teams_channel_id: {ctx.channel_ref}, "
-            "then restart the bot."
-        )
-    raise CommandError(f"No channel named '{ctx.channel_ref}' (see the config file).")
-
-
-def _where(channel: Channel, ctx: CommandContext) -> str:
-    if channel.is_dm:
-        return "you (direct messages)"
-    if channel.platform == "slack" and ctx.platform == "slack":
-        return f"<#{channel.target}>" if channel.target == ctx.channel_ref else channel.name
-    return ctx.channel_name or channel.name
+    if platform.channel_prefix is None:
+        raise CommandError(platform.unknown_channel.format(ref=ctx.channel_ref))
+    return await app.store.channels.ensure(
+        name=f"{platform.channel_prefix}{ctx.channel_ref}",
+        platform=platform.name,
+        target=ctx.channel_ref,
+        timezone=tz,
+        now=now,
+    )
 
 
 def _plain_where(channel: Channel, ctx: CommandContext) -> str:
     if channel.is_dm:
         return "you"
-    if channel.platform == "slack" and channel.target == ctx.channel_ref:
+    if (
+        platforms.get(channel.platform).finds_channel_by == "target"
+        and channel.target == ctx.channel_ref
+    ):
         return "this channel"
     return ctx.channel_name or channel.name
 
@@ -251,8 +239,9 @@ async def _subscribe(app: App, cmd: c.Subscribe, ctx: CommandContext) -> Message
         text = f"Already subscribed: {_labels(app, kept)} ({cmd.mode} for {where})."
     if cmd.mode != "digest":
         text += " New stories will be posted as they are found; nothing old is re-posted."
-    if channel.platform == "slack" and not channel.is_dm and added:
-        notes.append("If the bot is not in this channel yet, invite it with /invite @uschina.")
+    join_hint = platforms.get(channel.platform).join_hint
+    if join_hint and not channel.is_dm and added:
+        notes.append(join_hint)
     return render_ok(" ".join([text, *notes]))
 
 
@@ -275,12 +264,12 @@ async def _unsubscribe(app: App, cmd: c.Unsubscribe, ctx: CommandContext) -> Mes
 
 
 async def subscription_rows(app: App, ctx: CommandContext) -> list[SubscriptionRow]:
-    """The subscriptions of the channel ``ctx`` speaks for and (Slack) the person's DMs."""
+    """The subscriptions of the channel ``ctx`` speaks for and the person's DMs (if any)."""
     channels: list[Channel] = []
     here = await find_channel(app, ctx)
     if here is not None:
         channels.append(here)
-    if ctx.platform == "slack":
+    if platforms.get(ctx.platform).has_dms:
         mine = await find_channel(app, ctx, me=True)
         if mine is not None and all(ch.id != mine.id for ch in channels):
             channels.append(mine)

@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from bot.domain import platforms
 from bot.domain.codec import message_to_dict
 from bot.domain.digest import (
     DIGEST_COUNTDOWNS,
@@ -292,7 +293,7 @@ async def digest_message(
     stories = await app.store.stories.between(start, end)
     previous = await app.store.stories.between(start - (end - start), start)
     chart_url, note = None, None
-    if chart and weekly and channel.platform == "teams":
+    if chart and weekly and platforms.get(channel.platform).inline_charts:
         uri = chart_data_uri(await weekly_chart(app, channel, end))
         if len(uri) <= TEAMS_CHART_LIMIT:
             chart_url = uri

@@ -59,7 +59,7 @@ async def test_teams_channel_must_be_configured(app: App) -> None:
 
 
 async def test_cli_context_names_a_channel(app: App) -> None:
-    ctx = CommandContext(platform="cli", channel_ref="console-desk", user_id="local")
+    ctx = CommandContext(platform="console", channel_ref="console-desk", user_id="local")
     assert (await execute(app, "subscribe trade", ctx)).kind == "error"
     await app.store.channels.ensure(
         name="console-desk", platform="console", target="stdout", now=app.now()

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Literal
 
 SourceType = str  # a name registered in ``bot.domain.source_types``
-Platform = Literal["slack", "teams", "console"]
+Platform = str  # a name registered in ``bot.domain.platforms``
 Mode = Literal["realtime", "digest", "both"]
 Certainty = Literal["exact", "approximate", "expected"]
 

@@ -1,0 +1,96 @@
+"""A new chat platform is one registry line plus its notifier: commands and delivery work.
+
+The ``pigeon`` platform lives only in this test module: the shared command executor creates
+its channels as the registry entry says, and the outbox worker delivers to its notifier.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+import pytest
+from slack_support import Clock, alert_payload, make_app
+
+from bot.actions import CommandContext, execute
+from bot.app import App
+from bot.domain import platforms
+from bot.domain.errors import ConfigError
+from bot.domain.models import Channel, Message
+from bot.domain.ports import SendResult
+from jobs.deliver import DeliveryWorker
+from storage.store import Store
+
+PIGEON = platforms.register(
+    platforms.ChatPlatform(
+        "pigeon",
+        "Pigeon post",
+        finds_channel_by="target",
+        channel_prefix="pigeon:",
+        join_hint="Feed the pigeon.",
+    )
+)
+
+
+class PigeonNotifier:
+    """Keeps what it was asked to send."""
+
+    platform = "pigeon"
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, int]] = []
+
+    async def send(
+        self, channel: Channel, message: Message, *, thread_ref: str | None, delivery_id: int
+    ) -> SendResult:
+        self.sent.append((channel.target, message.fallback, delivery_id))
+        return SendResult(remote_id=f"p{delivery_id}")
+
+    async def find_sent(self, channel: Channel, delivery_id: int, *, since: datetime) -> str | None:
+        return None
+
+
+@pytest.fixture
+async def app(sqlite_store: Store) -> AsyncIterator[App]:
+    app = make_app(sqlite_store, None, Clock())
+    app.notifiers["pigeon"] = PigeonNotifier()
+    yield app
+
+
+def test_registry_knows_the_new_platform() -> None:
+    assert platforms.get("pigeon") is PIGEON
+    assert "pigeon" in platforms.names()
+    with pytest.raises(ConfigError, match="unknown chat platform 'owl'"):
+        platforms.get("owl")
+
+
+async def test_commands_and_deliveries_reach_the_new_platform(app: App) -> None:
+    ctx = CommandContext(platform="pigeon", channel_ref="roost-7", user_id="u1")
+    reply = await execute(app, "subscribe trade", ctx)
+    assert reply.kind == "ok", reply.fallback
+    assert "Subscribed this channel" in reply.fallback and "Feed the pigeon." in reply.fallback
+    (channel,) = await app.store.channels.all()
+    assert (channel.name, channel.platform, channel.target) == (
+        "pigeon:roost-7",
+        "pigeon",
+        "roost-7",
+    )
+    me = await execute(app, "subscribe me trade", ctx)
+    assert me.kind == "error" and "only available in Slack" in me.fallback
+
+    await app.store.deliveries.enqueue(
+        channel_id=channel.id,
+        kind="alert",
+        dedupe_key="alert:pigeon:1",
+        payload=alert_payload("Tariff truce agreed"),
+        now=app.now(),
+        story_key="s1",
+        thread_key="s1",
+    )
+    await DeliveryWorker(app).run_once()
+    notifier = app.notifiers["pigeon"]
+    assert isinstance(notifier, PigeonNotifier)
+    assert [(target, "Tariff truce agreed" in text) for target, text, _ in notifier.sent] == [
+        ("roost-7", True)
+    ]
+    assert [d.status for d in await app.store.deliveries.for_channel(channel.id)] == ["sent"]
