@@ -360,27 +360,36 @@ def deliveries(
     nonce: str,
 ) -> list[PendingDelivery]:
     """Rendered deliveries for the intents, at most ``routes.burst_limit`` alerts per channel
-    (the overflow becomes one burst summary per channel, keyed by ``now`` and ``nonce``)."""
+    (the overflow becomes one burst summary per channel, keyed by ``now`` and ``nonce``).
+    An alert or follow-up is rendered once per item and shared by every channel receiving
+    it (payloads are never mutated after rendering)."""
     flat = [(item, intent, story) for item, intents, story in intents_by_item for intent in intents]
     kept, overflow = cap_burst([i for _, i, _ in flat], routes.burst_limit)
     kept_ids = {id(i) for i in kept}
     out: list[PendingDelivery] = []
+    rendered: dict[tuple[int, int, bool], dict[str, Any]] = {}  # one render per item and kind
     for item, intent, story in flat:
         if id(intent) not in kept_ids:
             continue
-        view = AlertView(
-            story=story,
-            item=item,
-            topic_labels=tuple(labels(t) for t in item.topics),
-            outlet_count=max(1, len(story.outlets)),
-            followup=intent.kind == "followup",
-        )
+        followup = intent.kind == "followup"
+        payload = rendered.get((id(item), id(story), followup))
+        if payload is None:
+            view = AlertView(
+                story=story,
+                item=item,
+                topic_labels=tuple(labels(t) for t in item.topics),
+                outlet_count=max(1, len(story.outlets)),
+                followup=followup,
+            )
+            payload = rendered[(id(item), id(story), followup)] = message_to_dict(
+                render_alert(view)
+            )
         out.append(
             PendingDelivery(
                 channel_id=intent.channel_id,
                 kind=intent.kind,
                 dedupe_key=intent.dedupe_key,
-                payload=message_to_dict(render_alert(view)),
+                payload=payload,
                 story_key=story.key,
                 item_key=item.key,
                 thread_key=story.key,
