@@ -27,6 +27,7 @@ from bot.domain.models import (
     Strong,
     Text,
     When,
+    render_block,
 )
 
 CODEC_VERSION = 1
@@ -61,22 +62,39 @@ def _button_to_dict(button: Button) -> dict[str, Any]:
     }
 
 
-def _block_to_dict(block: Block) -> dict[str, Any]:
-    if isinstance(block, Header):
+class _BlockToDict:
+    """Each block kind as its JSON-safe dict."""
+
+    def header(self, block: Header) -> dict[str, Any]:
         return {"type": "header", "text": block.text}
-    if isinstance(block, Paragraph):
+
+    def paragraph(self, block: Paragraph) -> dict[str, Any]:
         return {"type": "paragraph", "spans": _spans(block.spans)}
-    if isinstance(block, Fields):
+
+    def fields(self, block: Fields) -> dict[str, Any]:
         return {"type": "fields", "pairs": [[k, _spans(v)] for k, v in block.pairs]}
-    if isinstance(block, Context):
+
+    def context(self, block: Context) -> dict[str, Any]:
         return {"type": "context", "spans": _spans(block.spans)}
-    if isinstance(block, Divider):
+
+    def divider(self, block: Divider) -> dict[str, Any]:
         return {"type": "divider"}
-    if isinstance(block, Actions):
+
+    def actions(self, block: Actions) -> dict[str, Any]:
         return {"type": "actions", "buttons": [_button_to_dict(b) for b in block.buttons]}
-    if isinstance(block, Image):
+
+    def image(self, block: Image) -> dict[str, Any]:
         return {"type": "image", "url": block.url, "alt": block.alt}
-    raise ValueError(f"unknown block: {type(block).__name__}")
+
+
+_TO_DICT = _BlockToDict()
+
+
+def _block_to_dict(block: Block) -> dict[str, Any]:
+    try:
+        return render_block(block, _TO_DICT)
+    except TypeError as exc:
+        raise ValueError(f"unknown block: {type(block).__name__}") from exc
 
 
 def message_to_dict(message: Message) -> dict[str, Any]:

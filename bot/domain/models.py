@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Literal
+from typing import Literal, Never, Protocol, TypeVar
 
 SourceType = str  # a name registered in ``bot.domain.source_types``
 Platform = str  # a name registered in ``bot.domain.platforms``
 Mode = Literal["realtime", "digest", "both"]
 Certainty = Literal["exact", "approximate", "expected"]
+R_co = TypeVar("R_co", covariant=True)
 
 
 def ensure_utc(value: datetime) -> datetime:
@@ -327,6 +328,41 @@ class Image:
 
 
 Block = Header | Paragraph | Fields | Context | Divider | Actions | Image
+
+
+class BlockRenderer(Protocol[R_co]):
+    """One method per block kind: every renderer of ``Message`` blocks implements this.
+
+    Adding a block kind = its dataclass above, ``Block``, one method here and one branch in
+    ``render_block``; the type checker then names every renderer that does not handle it yet."""
+
+    def header(self, block: Header) -> R_co: ...
+    def paragraph(self, block: Paragraph) -> R_co: ...
+    def fields(self, block: Fields) -> R_co: ...
+    def context(self, block: Context) -> R_co: ...
+    def divider(self, block: Divider) -> R_co: ...
+    def actions(self, block: Actions) -> R_co: ...
+    def image(self, block: Image) -> R_co: ...
+
+
+def render_block(block: Block, renderer: BlockRenderer[R_co]) -> R_co:
+    """``renderer``'s method for ``block``'s kind applied to it: the one block dispatch."""
+    if isinstance(block, Header):
+        return renderer.header(block)
+    if isinstance(block, Paragraph):
+        return renderer.paragraph(block)
+    if isinstance(block, Fields):
+        return renderer.fields(block)
+    if isinstance(block, Context):
+        return renderer.context(block)
+    if isinstance(block, Divider):
+        return renderer.divider(block)
+    if isinstance(block, Actions):
+        return renderer.actions(block)
+    if isinstance(block, Image):
+        return renderer.image(block)
+    unhandled: Never = block  # a Block kind without a branch above fails type checking
+    raise TypeError(f"unknown block: {type(unhandled).__name__}")
 
 
 @dataclass(frozen=True)

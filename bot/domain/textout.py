@@ -17,6 +17,7 @@ from bot.domain.models import (
     Strong,
     Text,
     When,
+    render_block,
 )
 
 
@@ -36,22 +37,37 @@ def spans_text(spans: tuple[Span, ...]) -> str:
     return "".join(span_text(s) for s in spans)
 
 
-def block_text(block: Block) -> str:
-    if isinstance(block, Header):
+class _PlainText:
+    """Each block kind as terminal text."""
+
+    def header(self, block: Header) -> str:
         return block.text.upper()
-    if isinstance(block, Paragraph):
+
+    def paragraph(self, block: Paragraph) -> str:
         return spans_text(block.spans)
-    if isinstance(block, Context):
+
+    def context(self, block: Context) -> str:
         return "  " + spans_text(block.spans)
-    if isinstance(block, Fields):
+
+    def fields(self, block: Fields) -> str:
         return "\n".join(f"{k}: {spans_text(v)}" for k, v in block.pairs)
-    if isinstance(block, Divider):
+
+    def divider(self, block: Divider) -> str:
         return "-" * 40
-    if isinstance(block, Actions):
+
+    def actions(self, block: Actions) -> str:
         links = [f"[{b.label}] {b.url}" for b in block.buttons if b.url]
         return "  " + "  ".join(links) if links else ""
-    assert isinstance(block, Image)
-    return f"(image: {block.alt})"
+
+    def image(self, block: Image) -> str:
+        return f"(image: {block.alt})"
+
+
+_PLAIN = _PlainText()
+
+
+def block_text(block: Block) -> str:
+    return render_block(block, _PLAIN)
 
 
 def to_text(message: Message) -> str:

@@ -53,6 +53,7 @@ from bot.domain.models import (
     Strong,
     Text,
     When,
+    render_block,
 )
 
 MAX_BLOCKS = 50
@@ -264,22 +265,36 @@ def _image(block: Image) -> list[SlackBlock]:
     return [ImageBlock(image_url=url, alt_text=alt)]
 
 
-def _convert(block: Block) -> list[SlackBlock]:
-    if isinstance(block, Header):
+class _SlackBlocks:
+    """Each neutral block kind as Block Kit blocks."""
+
+    def header(self, block: Header) -> list[SlackBlock]:
         return _header(block)
-    if isinstance(block, Paragraph):
+
+    def paragraph(self, block: Paragraph) -> list[SlackBlock]:
         return _paragraph(block)
-    if isinstance(block, Fields):
+
+    def fields(self, block: Fields) -> list[SlackBlock]:
         return _fields(block)
-    if isinstance(block, Context):
+
+    def context(self, block: Context) -> list[SlackBlock]:
         return _context(block)
-    if isinstance(block, Divider):
+
+    def divider(self, block: Divider) -> list[SlackBlock]:
         return [DividerBlock()]
-    if isinstance(block, Actions):
+
+    def actions(self, block: Actions) -> list[SlackBlock]:
         return _actions(block)
-    if isinstance(block, Image):
+
+    def image(self, block: Image) -> list[SlackBlock]:
         return _image(block)
-    raise TypeError(f"unknown block: {type(block).__name__}")
+
+
+_BLOCK_KIT = _SlackBlocks()
+
+
+def _convert(block: Block) -> list[SlackBlock]:
+    return render_block(block, _BLOCK_KIT)
 
 
 def _capped(blocks: list[SlackBlock]) -> list[SlackBlock]:
@@ -309,24 +324,42 @@ def to_slack(message: Message) -> dict[str, Any]:
 # --------------------------------------------------------------------------- plain text
 
 
-def _block_text(block: Block) -> str:
-    if isinstance(block, Header):
+class _SlackText:
+    """Each neutral block kind as plain mrkdwn (the fallback when blocks are rejected)."""
+
+    def header(self, block: Header) -> str:
         return _strong(block.text)
-    if isinstance(block, Paragraph | Context):
+
+    def paragraph(self, block: Paragraph) -> str:
         return spans_mrkdwn(block.spans)
-    if isinstance(block, Fields):
+
+    def context(self, block: Context) -> str:
+        return spans_mrkdwn(block.spans)
+
+    def fields(self, block: Fields) -> str:
         return "\n".join(f"{_strong(k)}: {spans_mrkdwn(v)}" for k, v in block.pairs)
-    if isinstance(block, Actions):
+
+    def divider(self, block: Divider) -> str:
+        return ""
+
+    def actions(self, block: Actions) -> str:
         links = [
             f"<{escape(u)}|{mrkdwn_text(_flat(b.label).strip())}>"
             for b in block.buttons
             if b.url and (u := safe_url(b.url))
         ]
         return " · ".join(links)
-    if isinstance(block, Image):
+
+    def image(self, block: Image) -> str:
         url = safe_url(block.url)
         return f"<{escape(url)}|{escape(_flat(block.alt).strip()) or 'image'}>" if url else ""
-    return ""
+
+
+_MRKDWN = _SlackText()
+
+
+def _block_text(block: Block) -> str:
+    return render_block(block, _MRKDWN)
 
 
 def to_slack_text(message: Message) -> str:

@@ -36,6 +36,7 @@ from bot.domain.models import (
     Strong,
     Text,
     When,
+    render_block,
 )
 
 ENVELOPE_LIMIT = 25_000
@@ -212,38 +213,64 @@ def _open_url(button: Button) -> dict[str, Any] | None:
     return {"type": "Action.OpenUrl", "title": title, "url": url}
 
 
+_Rendered = tuple[list[dict[str, Any]], list[_Piece]] | None
+"""A block's card body elements and card actions; None for a divider (a separator)."""
+
+
+class _CardPieces:
+    """Each neutral block kind as Adaptive Card body elements and actions."""
+
+    def header(self, block: Header) -> _Rendered:
+        text = md_inline(block.text)
+        if not text:
+            return [], []
+        return [_text_block(_clip(text, 300), weight="Bolder", size="Medium")], []
+
+    def paragraph(self, block: Paragraph) -> _Rendered:
+        return list(_paragraph(block)), []
+
+    def context(self, block: Context) -> _Rendered:
+        text = " ".join(spans_lines(block.spans))
+        return ([_text_block(text, isSubtle=True, size="Small")] if text else []), []
+
+    def fields(self, block: Fields) -> _Rendered:
+        return list(_facts(block)), []
+
+    def divider(self, block: Divider) -> _Rendered:
+        return None
+
+    def image(self, block: Image) -> _Rendered:
+        url = image_url(block.url)
+        if not url:
+            return [], []
+        return [{"type": "Image", "url": url, "altText": _one_line(block.alt)}], []
+
+    def actions(self, block: Actions) -> _Rendered:
+        elements: list[dict[str, Any]] = []
+        actions: list[_Piece] = []
+        for button in block.buttons:
+            action = _open_url(button)
+            hint = _button_hint(button)
+            if action is not None:
+                actions.append(_Piece(action=action))
+            elif hint is not None:
+                elements.append(_text_block(hint, isSubtle=True, size="Small"))
+        return elements, actions
+
+
+_CARD = _CardPieces()
+
+
 def _pieces(message: Message) -> list[_Piece]:
     pieces: list[_Piece] = []
     separator = False
     for block in message.blocks:
-        elements: list[dict[str, Any]] = []
-        if isinstance(block, Divider):
+        rendered = render_block(block, _CARD)
+        if rendered is None:
             separator = True
             continue
-        if isinstance(block, Header):
-            text = md_inline(block.text)
-            if text:
-                elements.append(_text_block(_clip(text, 300), weight="Bolder", size="Medium"))
-        elif isinstance(block, Paragraph):
-            elements.extend(_paragraph(block))
-        elif isinstance(block, Context):
-            text = " ".join(spans_lines(block.spans))
-            if text:
-                elements.append(_text_block(text, isSubtle=True, size="Small"))
-        elif isinstance(block, Fields):
-            elements.extend(_facts(block))
-        elif isinstance(block, Image):
-            url = image_url(block.url)
-            if url:
-                elements.append({"type": "Image", "url": url, "altText": _one_line(block.alt)})
-        elif isinstance(block, Actions):
-            for button in block.buttons:
-                action = _open_url(button)
-                hint = _button_hint(button)
-                if action is not None:
-                    pieces.append(_Piece(action=action))
-                elif hint is not None:
-                    elements.append(_text_block(hint, isSubtle=True, size="Small"))
+        elements, actions = rendered
+        pieces.extend(actions)
         if elements and separator:
             elements[0] = {**elements[0], "separator": True, "spacing": "Medium"}
             separator = False
@@ -354,26 +381,45 @@ def envelope_size(value: dict[str, Any]) -> int:
 # --------------------------------------------------------------------------- outgoing webhook
 
 
+class _ReplyLines:
+    """Each neutral block kind as markdown lines of an outgoing-webhook reply."""
+
+    def header(self, block: Header) -> list[str]:
+        return [f"**{md_inline(block.text)}**"]
+
+    def paragraph(self, block: Paragraph) -> list[str]:
+        return list(spans_lines(block.spans, in_card=False))
+
+    def context(self, block: Context) -> list[str]:
+        return list(spans_lines(block.spans, in_card=False))
+
+    def fields(self, block: Fields) -> list[str]:
+        return [
+            f"**{md_inline(name)}**: {' '.join(spans_lines(spans, in_card=False))}"
+            for name, spans in block.pairs
+        ]
+
+    def divider(self, block: Divider) -> list[str]:
+        return []
+
+    def actions(self, block: Actions) -> list[str]:
+        links = [
+            f"[{md_inline(b.label)}]({u})"
+            for b in block.buttons
+            if b.url and (u := safe_url(b.url))
+        ]
+        return [" · ".join(links)] if links else []
+
+    def image(self, block: Image) -> list[str]:
+        return []
+
+
+_REPLY = _ReplyLines()
+
+
 def to_teams_reply(message: Message) -> dict[str, Any]:
     """The message activity answering an outgoing-webhook call (markdown text, < the cap)."""
-    lines: list[str] = []
-    for block in message.blocks:
-        if isinstance(block, Header):
-            lines.append(f"**{md_inline(block.text)}**")
-        elif isinstance(block, Paragraph | Context):
-            lines.extend(spans_lines(block.spans, in_card=False))
-        elif isinstance(block, Fields):
-            for name, spans in block.pairs:
-                value = " ".join(spans_lines(spans, in_card=False))
-                lines.append(f"**{md_inline(name)}**: {value}")
-        elif isinstance(block, Actions):
-            links = [
-                f"[{md_inline(b.label)}]({u})"
-                for b in block.buttons
-                if b.url and (u := safe_url(b.url))
-            ]
-            if links:
-                lines.append(" · ".join(links))
+    lines = [line for block in message.blocks for line in render_block(block, _REPLY)]
     if not lines:
         lines = [md_inline(message.fallback) or ELLIPSIS]
     return {"type": "message", "textFormat": "markdown", "text": _fit_text(lines)}
