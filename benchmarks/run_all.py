@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = (
     ("classifier throughput", "benchmarks.classify_speed"),
     ("status board speed", "benchmarks.status_speed"),
+    ("story assignment vs open stories", "benchmarks.story_assign"),
     ("feed parsing: fast path vs feedparser", "benchmarks.parse_speed"),
     ("ingest: uschina-bot vs reader", "benchmarks.ingest"),
 )
