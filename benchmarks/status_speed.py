@@ -2,7 +2,7 @@
 
 Seeds a throwaway SQLite database with N items (default 100,000) spread over a year, about two
 items per story, 1–2 topics each, a few percent reporting direct engagements, then times
-``jobs.insights.status_message`` (the board, and one topic's detail) and prints milliseconds.
+``jobs.queries.status_message`` (the board, and one topic's detail) and prints milliseconds.
 
     python -m benchmarks.status_speed [--items 100000] [--runs 30] [--database-url URL]
 """
@@ -26,7 +26,7 @@ from bot.config import FileConfig, Settings
 from bot.domain.classify import Classifier
 from bot.domain.models import Classification, Engagement, EventDate, Item, SourceSpec, Story
 from bot.taxonomy_file import default_taxonomy
-from jobs.insights import status_message
+from jobs.queries import status_message
 from storage.db import Database, upgrade_to_head
 from storage.repos.items import item_values, story_values
 from storage.store import Store

@@ -41,6 +41,8 @@ from bot.domain.schedule import (
 from bot.domain.source_input import shown_url
 from bot.domain.taxonomy import Taxonomy
 from bot.domain.views import SubscriptionRow, TopicEntry
+from jobs.countdown import confirm_change, dismiss_change
+from jobs.queries import queue_digest
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -207,9 +209,7 @@ async def _latest(app: App, cmd: c.Latest, ctx: CommandContext) -> Message:
 
 
 async def _status(app: App, cmd: c.Status, ctx: CommandContext) -> Message:
-    from jobs.insights import status_message
-
-    return await status_message(app, cmd.topic, app.now())
+    return await app.queries.status(cmd.topic, app.now())
 
 
 def _labels(app: App, topics: tuple[str, ...] | list[str]) -> str:
@@ -306,9 +306,7 @@ async def _subscriptions(app: App, cmd: c.Subscriptions, ctx: CommandContext) ->
 
 
 async def _countdown_list(app: App, cmd: c.CountdownList, ctx: CommandContext) -> Message:
-    from jobs.insights import countdown_list_message
-
-    return await countdown_list_message(app, app.now())
+    return await app.queries.countdown_list(app.now())
 
 
 async def _countdown_add(app: App, cmd: c.CountdownAdd, ctx: CommandContext) -> Message:
@@ -358,8 +356,6 @@ async def _countdown_remove(app: App, cmd: c.CountdownRemove, ctx: CommandContex
 
 
 async def _countdown_confirm(app: App, cmd: c.CountdownConfirm, ctx: CommandContext) -> Message:
-    from jobs.countdown import confirm_change
-
     now = app.now()
     countdown, applied = await confirm_change(app, cmd.id, now, ctx.user_id or None)
     return render_ok(confirmed_text(countdown, applied, cmd.id, now))
@@ -378,8 +374,6 @@ def confirmed_text(countdown: Countdown, applied: bool, change_id: int, now: dat
 
 
 async def _countdown_dismiss(app: App, cmd: c.CountdownDismiss, ctx: CommandContext) -> Message:
-    from jobs.countdown import dismiss_change
-
     countdown, dismissed = await dismiss_change(app, cmd.id, app.now(), ctx.user_id or None)
     return render_ok(dismissed_text(countdown, dismissed, cmd.id))
 
@@ -395,8 +389,6 @@ def dismissed_text(countdown: Countdown, dismissed: bool, change_id: int) -> str
 
 
 async def _digest_now(app: App, cmd: c.DigestNow, ctx: CommandContext) -> Message:
-    from jobs.insights import queue_digest
-
     channel = await ensure_channel(app, ctx)
     if await queue_digest(app, channel, app.now()):
         return render_ok(f"A digest for {_plain_where(channel, ctx)} is on its way.")
@@ -478,9 +470,7 @@ async def _sources_remove(app: App, cmd: c.SourcesRemove, ctx: CommandContext) -
 
 
 async def _search(app: App, cmd: c.Search, ctx: CommandContext) -> Message:
-    from jobs.insights import search_message
-
-    return await search_message(app, cmd.words, cmd.topic, app.now())
+    return await app.queries.search(cmd.words, cmd.topic, app.now())
 
 
 _Handler = Callable[[Any, Any, CommandContext], Awaitable[Message]]

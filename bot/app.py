@@ -23,6 +23,7 @@ from bot.domain.quota import SourceAddQuota
 from bot.domain.schedule import local_today
 from bot.domain.taxonomy import Taxonomy
 from bot.metrics import Metrics
+from jobs.queries import Queries
 from storage.store import Store
 
 if TYPE_CHECKING:
@@ -52,6 +53,11 @@ class App:
 
     def now(self) -> datetime:
         return self.clock()
+
+    @property
+    def queries(self) -> Queries:
+        """The query layer bound to this app (chat code reads through it)."""
+        return Queries(self)
 
     def fetcher(self) -> Fetcher:
         """A new fetcher configured from settings (use as ``async with app.fetcher() as f``)."""

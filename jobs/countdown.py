@@ -36,7 +36,7 @@ from bot.domain.models import Channel, Countdown, Engagement, EventDate, Item, S
 from bot.domain.render import render_change_proposal, render_countdown, render_proposal
 from bot.domain.schedule import countdown_phrase, due_milestones, is_past, local_today
 from bot.domain.views import ChangeView, ProposalView
-from jobs.insights import insight_repo
+from jobs.queries import insight_repo
 
 if TYPE_CHECKING:
     from bot.app import App

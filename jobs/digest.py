@@ -7,7 +7,7 @@ digest is enqueued with the dedupe key ``digest:{channel}:{slot}`` and then the 
 recorded, so a crash between the two only repeats a no-op enqueue, a restart across a digest
 time sends that digest once, and two digests never go out for one slot.
 
-Weekly digests carry a chart: Teams inside the message (see ``jobs.insights``); Slack as a
+Weekly digests carry a chart: Teams inside the message (see ``jobs.queries``); Slack as a
 file uploaded into the digest's thread once the digest itself has been posted.
 """
 
@@ -21,7 +21,7 @@ from bot.domain.digest import is_weekly
 from bot.domain.errors import BotError, ConfigError
 from bot.domain.models import Channel
 from bot.domain.schedule import due_digest_slot, parse_cron
-from jobs.insights import CHART_FILENAME, CHART_WEEKS, insight_repo, queue_digest, weekly_chart
+from jobs.queries import CHART_FILENAME, CHART_WEEKS, insight_repo, queue_digest, weekly_chart
 
 if TYPE_CHECKING:
     from bot.app import App

@@ -19,7 +19,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from jobs.insights import insight_repo
+from jobs.queries import insight_repo
 
 if TYPE_CHECKING:
     from bot.app import App

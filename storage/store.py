@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
-from storage.db import Database
+from storage.db import Database, bounded_wait
 from storage.repos.channels import ChannelRepository
 from storage.repos.countdowns import CountdownRepository
 from storage.repos.deliveries import DeliveryRepository
@@ -46,6 +47,11 @@ class Store:
                 await db.dispose()  # no connection left for a closed event loop to reap
                 raise
         return cls(db)
+
+    @staticmethod
+    def bounded_wait(seconds: float) -> AbstractContextManager[None]:
+        """Within this block SQLite waits at most ``seconds`` for a lock (``db.bounded_wait``)."""
+        return bounded_wait(seconds)
 
     async def close(self) -> None:
         await self.db.dispose()

@@ -117,3 +117,16 @@ def test_storage_and_sources_do_not_import_chat() -> None:
         for path in py_files(*part):
             bad = [m for m in imported_modules(path) if m.startswith(("bot.chat", "slack"))]
             assert bad == [], f"{path}: {bad}"
+
+
+def all_imports(path: Path) -> set[str]:
+    """Every first-party module ``path`` imports, at module level or inside functions."""
+    return {m for m in imported_modules(path) if top(m) in ("bot", "jobs", "storage")}
+
+
+def test_chat_reads_through_the_query_layer_not_storage_or_jobs() -> None:
+    offenders = {
+        str(p.relative_to(ROOT)): sorted(m for m in all_imports(p) if top(m) in ("storage", "jobs"))
+        for p in py_files("bot", "chat")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}

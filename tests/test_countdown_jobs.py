@@ -20,7 +20,7 @@ from bot.domain.models import (
 )
 from bot.domain.textout import to_text
 from jobs.countdown import detect_change, propose_events, run_countdowns
-from jobs.insights import countdown_lines, countdown_list_message, track_proposal
+from jobs.queries import countdown_lines, countdown_list_message, track_proposal
 from storage.store import Store
 
 SEP_1 = datetime(2024, 9, 1, 12, 0, tzinfo=UTC)

@@ -22,7 +22,7 @@ from bot.domain.codec import message_from_dict
 from bot.domain.models import Image
 from bot.domain.textout import to_text
 from jobs.digest import run_due_digests
-from jobs.insights import digest_message, queue_digest
+from jobs.queries import digest_message, queue_digest
 from storage.store import Store
 
 

@@ -15,8 +15,8 @@ from bot.app import build_app
 from bot.cli import main
 from bot.config import load_config_file, load_settings
 from bot.web import build_web
-from jobs.insights import queue_digest
 from jobs.poll import poll_due
+from jobs.queries import queue_digest
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -21,7 +21,7 @@ from bot.domain.status import (
     side_of,
 )
 from bot.domain.textout import to_text
-from jobs.insights import search_message, status_message
+from jobs.queries import search_message, status_message
 from storage.store import Store
 
 LABELS = {"diplomacy": "Diplomacy", "military": "Military", "health": "Health"}

@@ -64,7 +64,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def list_countdowns(args: argparse.Namespace) -> int:
     async def body(app: App) -> int:
         from bot.domain.textout import to_text
-        from jobs.insights import countdown_list_message
+        from jobs.queries import countdown_list_message
 
         print(to_text(await countdown_list_message(app, app.now())))
         return 0

@@ -101,8 +101,8 @@ async def run_demo(db_path: Path, now: datetime) -> int:
 async def replay(app: App, clock: DemoClock) -> None:
     from bot.domain.textout import to_text
     from jobs.deliver import DeliveryWorker
-    from jobs.insights import countdown_list_message, digest_message, status_message
     from jobs.poll import PollSummary, Routing, StoryWindow, process_outcome
+    from jobs.queries import countdown_list_message, digest_message, status_message
 
     now = clock.at
     clock.at = now - timedelta(hours=3)

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
 
     async def body(app: App) -> int:
         from bot.domain.textout import to_text
-        from jobs.insights import digest_message
+        from jobs.queries import digest_message
 
         channel = await app.store.channels.by_name(args.channel)
         if channel is None:

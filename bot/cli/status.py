@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     async def body(app: App) -> int:
         from bot.domain.textout import to_text
-        from jobs.insights import status_message
+        from jobs.queries import status_message
 
         print(to_text(await status_message(app, args.topic, app.now())))
         return 0

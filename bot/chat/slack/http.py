@@ -36,7 +36,6 @@ from starlette.routing import Route
 
 from bot.chat.http_body import MAX_CHAT_BODY, RecentKeys, read_capped, single_header
 from bot.domain.errors import ConfigError, DatabaseUnavailableError
-from storage.db import bounded_wait
 
 if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -229,7 +228,7 @@ class SlackGate:
             inbound.kind != "command" or needs_database(self.app, inbound.text)
         )
         try:
-            with bounded_wait(DB_WAIT_S):
+            with self.app.store.bounded_wait(DB_WAIT_S):
                 if uses_db and not await self.app.store.guards.first_time(key, self.app.now()):
                     self._reject("replay")
                     return Response(status_code=200)

@@ -46,7 +46,6 @@ from bot.domain import commands
 from bot.domain.codec import message_to_dict
 from bot.domain.errors import CommandError, ConfigError, DatabaseUnavailableError
 from bot.domain.models import Channel, Context, Message, Text
-from storage.db import bounded_wait
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -204,7 +203,7 @@ class TeamsEndpoint:
             return _reply(_plain(ALREADY_HANDLED))
         uses_db = needs_database(self.app, command_text(activity))
         try:
-            with bounded_wait(DB_WAIT_S):
+            with self.app.store.bounded_wait(DB_WAIT_S):
                 if uses_db and not await self.app.store.guards.first_time(key, self.app.now()):
                     self._reject("replay")
                     return _reply(_plain(ALREADY_HANDLED))

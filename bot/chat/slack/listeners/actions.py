@@ -105,8 +105,6 @@ def register(bolt: AsyncApp, app: App, publisher: HomePublisher) -> None:
 
     @bolt.action(re.compile(r"^track_(event|proposal)$"))
     async def on_track(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        from jobs.insights import track_proposal
-
         await ack()
         value = _value(body)
         if not _ID.fullmatch(value):
@@ -114,7 +112,7 @@ def register(bolt: AsyncApp, app: App, publisher: HomePublisher) -> None:
             return
         now = app.now()
         try:
-            countdown = await track_proposal(app, int(value), now, _user(body) or None)
+            countdown = await app.queries.track_proposal(int(value), now, _user(body) or None)
         except BotError as exc:
             await _answer(respond, body, render_error(str(exc)))
             return

@@ -124,13 +124,11 @@ def _channel_blocks(
 
 async def build_home_view(app: App, user_id: str) -> dict[str, Any]:
     """The ``views.publish`` view: personal part, status board, countdowns (<= 100 blocks)."""
-    from jobs.insights import countdown_list_message, status_message
-
     now = app.now()
     parts = [await home_message(app, user_id)]
     sections = (
-        lambda: status_message(app, None, now),
-        lambda: countdown_list_message(app, now),
+        lambda: app.queries.status(None, now),
+        lambda: app.queries.countdown_list(now),
     )
     for section in sections:
         try:

@@ -1,4 +1,4 @@
-"""Reading the store for people: the status board, digests, countdowns, search, proposals.
+"""The query layer: the status board, digests, countdowns, search, proposals, read for people.
 
 Each function gathers small, indexed aggregates from the store, hands them to the pure
 assembly in ``bot.domain.digest`` / ``bot.domain.status`` and renders a neutral ``Message``.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -362,7 +362,31 @@ async def search_message(app: App, words: str, topic: str | None, now: datetime)
     return render_search(words, results[:SEARCH_LIMIT], now)
 
 
+# --------------------------------------------------------------------------- bound
+
+
+@dataclass(frozen=True)
+class Queries:
+    """The functions above bound to one ``App``: what the composition root hands to chat code,
+    so that chat surfaces render and send without importing jobs or storage."""
+
+    app: App
+
+    async def status(self, topic: str | None, now: datetime) -> Message:
+        return await status_message(self.app, topic, now)
+
+    async def countdown_list(self, now: datetime) -> Message:
+        return await countdown_list_message(self.app, now)
+
+    async def search(self, words: str, topic: str | None, now: datetime) -> Message:
+        return await search_message(self.app, words, topic, now)
+
+    async def track_proposal(self, proposal_id: int, now: datetime, user: str | None) -> Countdown:
+        return await track_proposal(self.app, proposal_id, now, user)
+
+
 __all__ = [
+    "Queries",
     "channel_topics",
     "countdown_lines",
     "countdown_list_message",
