@@ -24,6 +24,8 @@ from bot.domain.schedule import local_today
 from bot.domain.taxonomy import Taxonomy
 from bot.metrics import Metrics
 from jobs.queries import Queries
+from jobs.retention import RetentionPorts
+from storage.repos.insights import InsightRepository
 from storage.store import Store
 
 if TYPE_CHECKING:
@@ -53,6 +55,14 @@ class App:
 
     def now(self) -> datetime:
         return self.clock()
+
+    def retention_ports(self) -> RetentionPorts:
+        """The stores retention prunes, and the configured window."""
+        return RetentionPorts(
+            pruning=InsightRepository(self.store.db),
+            request_keys=self.store.guards,
+            retention_days=self.settings.file.retention_days,
+        )
 
     @property
     def queries(self) -> Queries:

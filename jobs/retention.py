@@ -16,13 +16,10 @@ Policy (``retention_days`` = R from the config file, default 365):
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
-from jobs.queries import insight_repo
-
-if TYPE_CHECKING:
-    from bot.app import App
+from bot.domain.ports import PruningStore, RequestKeyStore
 
 log = logging.getLogger(__name__)
 
@@ -30,15 +27,24 @@ REQUEST_KEYS_KEPT = timedelta(days=1)
 DELIVERIES_KEPT = timedelta(days=30)
 
 
-async def run_retention(app: App, now: datetime) -> int:
+@dataclass(frozen=True)
+class RetentionPorts:
+    """What retention needs, as the composition root wires it (``App.retention_ports``)."""
+
+    pruning: PruningStore
+    request_keys: RequestKeyStore
+    retention_days: int
+
+
+async def run_retention(ports: RetentionPorts, now: datetime) -> int:
     """Apply the retention policy once; returns the number of rows removed or emptied."""
-    repo = insight_repo(app)
-    window = timedelta(days=app.settings.file.retention_days)
+    repo = ports.pruning
+    window = timedelta(days=ports.retention_days)
     counts = {
         "items_deleted": await repo.delete_items(now - 2 * window),
         "items_tombstoned": await repo.tombstone_items(now - window),
         "stories": await repo.delete_stories(now - window),
-        "request_keys": await app.store.guards.forget_before(now - REQUEST_KEYS_KEPT),
+        "request_keys": await ports.request_keys.forget_before(now - REQUEST_KEYS_KEPT),
         "deliveries": await repo.delete_finished_deliveries(now - DELIVERIES_KEPT),
     }
     total = sum(counts.values())

@@ -315,4 +315,6 @@ class Scheduler:
     async def retention_tick(self) -> int | None:
         from jobs.retention import run_retention
 
-        return await self._singleton("retention", lambda now: run_retention(self.app, now))
+        return await self._singleton(
+            "retention", lambda now: run_retention(self.app.retention_ports(), now)
+        )

@@ -36,7 +36,7 @@ async def test_retention_policy(store: Store) -> None:
     assert await store.guards.first_time("request-old", NOW - timedelta(days=2))
     assert await store.guards.first_time("request-new", NOW - timedelta(hours=2))
 
-    removed = await run_retention(app, NOW)
+    removed = await run_retention(app.retention_ports(), NOW)
     assert removed > 0
     # Items first seen more than 5 days ago are out of listings and search ...
     assert [i.title for i in await store.items.search("balloons")] == []
@@ -55,11 +55,11 @@ async def test_retention_policy(store: Store) -> None:
     left = {d.dedupe_key for d in await store.deliveries.for_channel(channel.id)}
     assert left == {"old-countdown", "old-pending"}
     # Twice the window later the tombstones themselves are deleted.
-    assert await run_retention(app, NOW + timedelta(days=6)) > 0
+    assert await run_retention(app.retention_ports(), NOW + timedelta(days=6)) > 0
     assert await store.ingest.known_identities(ids["Reuters"], ["id:taiwan-0903-0"]) == set()
-    assert await run_retention(app, NOW + timedelta(days=6)) == 0
+    assert await run_retention(app.retention_ports(), NOW + timedelta(days=6)) == 0
 
 
 async def test_nothing_to_do_on_a_fresh_database(sqlite_store: Store) -> None:
     app = make_app(sqlite_store)
-    assert await run_retention(app, datetime(2024, 9, 1, tzinfo=UTC)) == 0
+    assert await run_retention(app.retention_ports(), datetime(2024, 9, 1, tzinfo=UTC)) == 0

@@ -37,3 +37,21 @@ class Notifier(Protocol):
 
 class Clock(Protocol):
     def __call__(self) -> datetime: ...
+
+
+# --------------------------------------------------------------------------- stores, by job
+
+
+class PruningStore(Protocol):
+    """What retention removes or empties; each returns the number of rows touched."""
+
+    async def tombstone_items(self, seen_before: datetime) -> int: ...
+    async def delete_items(self, seen_before: datetime) -> int: ...
+    async def delete_stories(self, last_seen_before: datetime) -> int: ...
+    async def delete_finished_deliveries(self, before: datetime) -> int: ...
+
+
+class RequestKeyStore(Protocol):
+    """Replay-guard keys of processed requests."""
+
+    async def forget_before(self, cutoff: datetime) -> int: ...
