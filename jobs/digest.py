@@ -7,8 +7,9 @@ digest is enqueued with the dedupe key ``digest:{channel}:{slot}`` and then the 
 recorded, so a crash between the two only repeats a no-op enqueue, a restart across a digest
 time sends that digest once, and two digests never go out for one slot.
 
-Weekly digests carry a chart: Teams inside the message (see ``jobs.queries``); Slack as a
-file uploaded into the digest's thread once the digest itself has been posted.
+Weekly digests carry a chart: inside the message where the platform says ``inline_charts``
+(see ``jobs.queries``); as a file uploaded into the digest's thread, once the digest itself
+has been posted, where the platform's notifier is a ``FileUploader`` (Slack).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING
 from bot.domain.digest import is_weekly
 from bot.domain.errors import BotError, ConfigError
 from bot.domain.models import Channel
+from bot.domain.ports import FileUploader
 from bot.domain.schedule import due_digest_slot, parse_cron
 from jobs.queries import CHART_FILENAME, CHART_WEEKS, insight_repo, queue_digest, weekly_chart
 
@@ -61,9 +63,13 @@ async def run_due_digests(app: App, now: datetime) -> int:
             queued += 1
             log.info("digest for %s (slot %s) enqueued", channel.name, slot.isoformat())
         await app.store.channels.set_digest_last_slot(channel.id, slot)
-    weekly_slack = [c for c in channels if c.platform == "slack" and _weekly(c)]
-    if weekly_slack:
-        await upload_charts(app, now, weekly_slack)
+    weekly_files = [
+        c
+        for c in channels
+        if isinstance(app.notifiers.get(c.platform), FileUploader) and _weekly(c)
+    ]
+    if weekly_files:
+        await upload_charts(app, now, weekly_files)
     return queued
 
 
@@ -75,24 +81,24 @@ def _weekly(channel: Channel) -> bool:
 
 
 async def upload_charts(app: App, now: datetime, channels: list[Channel]) -> int:
-    """Upload the chart of each weekly digest of these Slack ``channels`` posted in the last
-    hour, into the digest's thread.
+    """Upload the chart of each weekly digest of these ``channels`` posted in the last hour,
+    into the digest's thread, where the platform's notifier is a ``FileUploader``.
 
     At most once per digest (a processed-request marker is taken before uploading); a failed
     upload is logged and not retried: the chart is an extra, the digest already went out."""
-    upload = getattr(app.notifiers.get("slack"), "upload_file", None)
-    if upload is None:
-        return 0
     uploaded = 0
     repo = insight_repo(app)
     for channel in channels:
+        notifier = app.notifiers.get(channel.platform)
+        if not isinstance(notifier, FileUploader):
+            continue
         for sent in await repo.sent_with_prefix(f"digest:{channel.id}:", now - CHART_WINDOW):
             if not await app.store.guards.first_time(f"chart:{sent.dedupe_key}", now):
                 continue
             slot = datetime.fromisoformat(sent.dedupe_key.split(":", 2)[2])
             try:
                 png = await weekly_chart(app, channel, slot)
-                await upload(
+                await notifier.upload_file(
                     channel,
                     CHART_FILENAME,
                     png,

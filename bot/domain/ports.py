@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.domain.models import Channel, Message
 
@@ -33,6 +33,20 @@ class Notifier(Protocol):
     async def find_sent(self, channel: Channel, delivery_id: int, *, since: datetime) -> str | None:
         """After a crash: the remote id of a post already made for ``delivery_id``, if any."""
         ...
+
+
+@runtime_checkable
+class FileUploader(Protocol):
+    """A notifier capability: files posted into a channel (or a thread of it)."""
+
+    async def upload_file(
+        self,
+        channel: Channel,
+        filename: str,
+        content: bytes,
+        title: str,
+        thread_ref: str | None = None,
+    ) -> str | None: ...
 
 
 class Clock(Protocol):
