@@ -65,6 +65,7 @@ async def test_postgres_down_commands_answer_and_log_once(
     proxy = pg_proxy[0]
     async with slack_env(pg_store) as env:
         assert "Subscribed" in await env.answer("subscribe taiwan")
+        await env.fake.wait_for(lambda: bool(env.fake.calls_to("views.publish")))
         caplog.set_level(logging.INFO)
         proxy.close()
         for line in ("subscribe military", "subscriptions", "latest taiwan", "countdown"):

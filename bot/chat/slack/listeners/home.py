@@ -133,6 +133,8 @@ async def build_home_view(app: App, user_id: str) -> dict[str, Any]:
     for section in sections:
         try:
             parts.append(await section())
+        except DatabaseUnavailableError:
+            raise  # publish() gives up quietly; the database logs the outage once
         except Exception:  # a broken board must not hide the subscriptions
             log.exception("App Home: a section failed")
     blocks: list[dict[str, Any]] = []
