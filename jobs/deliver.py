@@ -36,6 +36,7 @@ from bot.domain.errors import (
     AmbiguousDeliveryError,
     DatabaseUnavailableError,
     DeliveryError,
+    MissingScopeError,
     PayloadRejectedError,
     PermanentDeliveryError,
     TransientDeliveryError,
@@ -177,12 +178,12 @@ class DeliveryWorker:
             return False
         try:
             found = await self._find_sent(notifier, channel, d, thread_ref)
-        except PermanentDeliveryError as exc:
-            if str(exc) != "missing_scope":
-                await self._pause(d, channel, exc)
-                return True
+        except MissingScopeError:
             self._possible_duplicate(d, channel, "no history scope")
             return False
+        except PermanentDeliveryError as exc:
+            await self._pause(d, channel, exc)
+            return True
         except TransientDeliveryError as exc:
             await self._retry(d, channel, f"reconcile: {exc}", exc.retry_after, unsure=True)
             return True

@@ -14,7 +14,9 @@
         ├── TransientDeliveryError   retry later (429, 5xx, network); may carry retry_after
         │   └── AmbiguousDeliveryError   the post may have landed: look before resending
         ├── PermanentDeliveryError   pause the target (channel_not_found, 404), or the whole
-        │                            platform when ``workspace`` (revoked token, bad auth)
+        │   │                        platform when ``workspace`` (revoked token, bad auth)
+        │   └── MissingScopeError    the app lacks a permission scope for this call (e.g.
+        │                            reading history): that call is impossible, posting may not be
         └── PayloadRejectedError     the payload itself was refused (resend plain or split)
             └── PayloadTooLargeError     too big for one message: split it
 
@@ -115,6 +117,12 @@ class PermanentDeliveryError(DeliveryError):
     def __init__(self, message: str, *, workspace: bool = False) -> None:
         self.workspace = workspace
         super().__init__(message)
+
+
+class MissingScopeError(PermanentDeliveryError):
+    """The app was not granted the scope this call needs (Slack ``missing_scope``).
+
+    Its message is the platform's code, so a target paused for it reads the same as before."""
 
 
 class PayloadRejectedError(DeliveryError):

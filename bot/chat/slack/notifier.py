@@ -31,6 +31,7 @@ from bot.chat.slack.blocks import to_slack, to_slack_text
 from bot.domain.errors import (
     AmbiguousDeliveryError,
     DeliveryError,
+    MissingScopeError,
     PayloadRejectedError,
     PermanentDeliveryError,
     TransientDeliveryError,
@@ -147,6 +148,8 @@ def map_slack_error(exc: Exception) -> DeliveryError:
             return PayloadRejectedError(code)
         if code in WORKSPACE_ERRORS:
             return PermanentDeliveryError(code, workspace=True)
+        if code == "missing_scope":
+            return MissingScopeError(code)
         if code in PERMANENT_ERRORS:
             return PermanentDeliveryError(code)
         if status >= 500 or status == 0 or code in ("fatal_error", "internal_error", ""):
