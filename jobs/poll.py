@@ -48,6 +48,7 @@ from bot.domain.ingest import (
 )
 from bot.domain.models import FetchOutcome, Item, Source
 from bot.domain.stories import StoryIndex
+from jobs.countdown import propose_events
 from jobs.cpu import CpuStage, WorkerDied
 
 if TYPE_CHECKING:
@@ -365,7 +366,7 @@ class Poller:
         relevant = [i for i in new if i.relevant]
         if relevant and not batch.baseline:
             try:
-                await _propose_events(self.app, relevant, job.now)
+                await propose_events(self.app, relevant, job.now)
             except Exception:
                 log.exception("proposing events from source %s failed", job.source.id)
         return self._count(job.source, batch, new)
@@ -494,14 +495,6 @@ def _gc_paused() -> Iterator[None]:
     finally:
         gc.enable()
         gc.collect(1)
-
-
-async def _propose_events(app: App, items: list[Item], now: datetime) -> None:
-    try:
-        from jobs.countdown import propose_events
-    except ImportError:  # pragma: no cover - countdown job absent
-        return
-    await propose_events(app, items, now)
 
 
 def summary_json(summary: PollSummary) -> dict[str, Any]:

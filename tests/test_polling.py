@@ -9,7 +9,6 @@ import pytest
 from bot.domain.polling import (
     MAX_BACKOFF_S,
     MAX_CACHE_S,
-    describe_failure,
     format_duration,
     next_poll_at,
     poll_delay_s,
@@ -67,6 +66,3 @@ def test_descriptions_for_people() -> None:
     assert format_duration(45) == "45 s"
     assert format_duration(5400) == "1 h 30 min"
     assert format_duration(3 * 86400) == "3 d"
-    text = describe_failure("server error 500", 3, NOW + timedelta(hours=2), NOW)
-    assert text == "server error 500 (3 failures in a row); next try in 2 h"
-    assert "first failure" in describe_failure("timed out", 1, NOW, NOW)

@@ -23,7 +23,6 @@ from render_samples import (
 
 from bot.chat.teams.cards import (
     ENVELOPE_LIMIT,
-    envelope_size,
     md_escape,
     safe_url,
     to_teams,
@@ -31,6 +30,12 @@ from bot.chat.teams.cards import (
 )
 from bot.domain import render
 from bot.domain.models import Actions, Button, Fields, Header, Link, Message, Paragraph, Text
+
+
+def envelope_size(value: dict[str, Any]) -> int:
+    """Bytes of ``value`` as notifiers send it (compact UTF-8 JSON)."""
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
 
 LINK = re.compile(r"\[((?:\\.|[^\\\]])*)\]\(([^)\s]*)\)")
 TIME_TOKEN = re.compile(r"\{\{(?:DATE|TIME)\(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ(?:, SHORT)?\)\}\}")

@@ -93,10 +93,3 @@ def format_duration(seconds: float) -> str:
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
     days, hours = divmod(hours, 24)
     return f"{days} d {hours} h" if hours else f"{days} d"
-
-
-def describe_failure(error: str, failures: int, next_poll: datetime, now: datetime) -> str:
-    """One line for people: ``"server error 500 (3 failures in a row); next try in 2 h"``."""
-    streak = "first failure" if failures <= 1 else f"{failures} failures in a row"
-    wait = format_duration((next_poll - now).total_seconds())
-    return f"{error} ({streak}); next try in {wait}"

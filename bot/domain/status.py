@@ -13,31 +13,19 @@ Invariants:
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from urllib.parse import urlsplit
 
 from bot.domain.models import Engagement, Item, Story, ensure_utc
+from bot.domain.official import side_of as official_side_of
 from bot.domain.views import CountdownLine, StatusDetailView, StatusRow, StatusView
 
 DIRECT_KINDS = frozenset({"call", "meeting", "talks", "visit", "summit"})
 DETAIL_STORIES = 5
 DETAIL_COUNTDOWNS = 5
-
-
-def _shared_side_of() -> Callable[[str], object] | None:
-    """``bot.domain.official.side_of`` when that module exists (shared official-source rules)."""
-    try:
-        module = importlib.import_module("bot.domain.official")
-    except ImportError:  # pragma: no cover - depends on the checkout
-        return None
-    found = getattr(module, "side_of", None)
-    return found if callable(found) else None
-
-
-_SHARED_SIDE_OF = _shared_side_of()
+_SIDE_LABELS = {"us": "US", "cn": "PRC"}
 
 
 # --------------------------------------------------------------------------- engagements
@@ -145,23 +133,10 @@ def latest_outlet(story: Story | None, item: Item | None = None) -> str | None:
 # --------------------------------------------------------------------------- sides
 
 
-def _local_side_of(url: str) -> str | None:
-    host = (urlsplit(url).hostname or "").lower().rstrip(".")
-    if host.endswith(".gov.cn") or host == "gov.cn":
-        return "PRC"
-    if host.endswith((".gov", ".mil")):
-        return "US"
-    return None
-
-
 def side_of(url: str) -> str | None:
-    """ "US", "PRC" or None for the official source behind ``url``."""
-    if _SHARED_SIDE_OF is not None:
-        side = _SHARED_SIDE_OF(url)
-        if side in ("US", "PRC", None):
-            return side
-        return {"us": "US", "cn": "PRC", "prc": "PRC"}.get(str(side).lower())
-    return _local_side_of(url)
+    """ "US", "PRC" or None for the official source behind ``url`` (``official.side_of``)."""
+    side = official_side_of(url)
+    return _SIDE_LABELS[side] if side is not None else None
 
 
 def both_sides(items: Iterable[Item]) -> tuple[tuple[str, str, str], ...]:

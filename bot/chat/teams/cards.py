@@ -373,11 +373,6 @@ def split_envelope(value: dict[str, Any]) -> list[dict[str, Any]]:
     return [envelope(first), envelope(second)]
 
 
-def envelope_size(value: dict[str, Any]) -> int:
-    """Bytes of ``value`` serialised the way notifiers send it (compact UTF-8 JSON)."""
-    return len(_dumps(value))
-
-
 # --------------------------------------------------------------------------- outgoing webhook
 
 
