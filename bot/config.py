@@ -289,6 +289,8 @@ class FileConfig(_Strict):
     taxonomy: str | None = None
     poll: PollConfig = Field(default_factory=PollConfig)
     alerts_per_channel_per_poll: int = Field(default=5, ge=1, le=50)
+    followups_per_story_per_hour: int = Field(default=3, ge=0, le=100)
+    followups_per_channel_per_poll: int = Field(default=10, ge=0, le=500)
     digest_grace: int = 6 * 3600
     digest_top: int = Field(default=5, ge=1, le=20)
     retention_days: int = Field(default=365, ge=1, le=36500)

@@ -47,6 +47,7 @@ from bot.domain.ingest import (
     not_modified_batch,
 )
 from bot.domain.models import FetchOutcome, Item, Source
+from bot.domain.route import FollowupBudget
 from bot.domain.stories import StoryIndex
 from jobs.countdown import propose_events
 from jobs.cpu import CpuStage, WorkerDied
@@ -117,10 +118,16 @@ def judge_of(app: App) -> Judge:
 
 
 async def load_routes(app: App) -> Routes:
+    file = app.settings.file
     return Routes(
         channels=await app.store.channels.all(),
         subscriptions=await app.store.channels.subscriptions(),
-        burst_limit=app.settings.file.alerts_per_channel_per_poll,
+        burst_limit=file.alerts_per_channel_per_poll,
+        followups=FollowupBudget(
+            per_story=file.followups_per_story_per_hour,
+            per_cycle=file.followups_per_channel_per_poll,
+            recent=await app.store.deliveries.recent_followups(app.now() - timedelta(hours=1)),
+        ),
     )
 
 

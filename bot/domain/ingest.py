@@ -40,8 +40,15 @@ from bot.domain.models import (
 )
 from bot.domain.normalize import clean_text, normalize_entry
 from bot.domain.polling import next_poll_at
-from bot.domain.render import render_alert, render_burst_summary
-from bot.domain.route import DeliveryIntent, burst_summary_intent, cap_burst, route_item
+from bot.domain.render import render_alert, render_burst_summary, render_updates_summary
+from bot.domain.route import (
+    DeliveryIntent,
+    FollowupBudget,
+    burst_summary_intent,
+    cap_burst,
+    route_item,
+    updates_summary_intent,
+)
 from bot.domain.stories import Fingerprint, StoryIndex, canonical_order, fingerprint
 from bot.domain.storyline import extend_story, open_story
 from bot.domain.taxonomy import Taxonomy
@@ -116,6 +123,7 @@ class Routes:
     channels: Sequence[Channel]
     subscriptions: Sequence[Subscription]
     burst_limit: int
+    followups: FollowupBudget | None = None  # None: follow-ups are not capped
 
 
 class OpenStories:
@@ -360,11 +368,15 @@ def deliveries(
     nonce: str,
 ) -> list[PendingDelivery]:
     """Rendered deliveries for the intents, at most ``routes.burst_limit`` alerts per channel
-    (the overflow becomes one burst summary per channel, keyed by ``now`` and ``nonce``).
+    (the overflow becomes one burst summary per channel, keyed by ``now`` and ``nonce``) and
+    follow-ups within ``routes.followups`` (the rest becomes one "and N more updates").
     An alert or follow-up is rendered once per item and shared by every channel receiving
     it (payloads are never mutated after rendering)."""
     flat = [(item, intent, story) for item, intents, story in intents_by_item for intent in intents]
     kept, overflow = cap_burst([i for _, i, _ in flat], routes.burst_limit)
+    held: dict[int, int] = {}
+    if routes.followups is not None:
+        kept, held = routes.followups.take(kept)
     kept_ids = {id(i) for i in kept}
     out: list[PendingDelivery] = []
     rendered: dict[tuple[int, int, bool], dict[str, Any]] = {}  # one render per item and kind
@@ -402,6 +414,17 @@ def deliveries(
         )
         summary = burst_summary_intent(channel_id, f"{now.isoformat()}:{nonce}")
         message = render_burst_summary(names.get(channel_id, ""), count, tuple(topics), now)
+        out.append(
+            PendingDelivery(
+                channel_id=channel_id,
+                kind="burst_summary",
+                dedupe_key=summary.dedupe_key,
+                payload=message_to_dict(message),
+            )
+        )
+    for channel_id, count in held.items():
+        summary = updates_summary_intent(channel_id, f"{now.isoformat()}:{nonce}")
+        message = render_updates_summary(names.get(channel_id, ""), count, now)
         out.append(
             PendingDelivery(
                 channel_id=channel_id,

@@ -285,6 +285,19 @@ def render_burst_summary(
     )
 
 
+def render_updates_summary(channel_name: str, count: int, now: datetime) -> Message:
+    """Posted instead of ``count`` follow-ups held back (stories already alerted, updated again)."""
+    text = (
+        f"…and {plural(count, 'more update')} to stories already posted in "
+        f"{clean(channel_name, 80)}, not threaded one by one. Use `latest` or the next digest."
+    )
+    return Message(
+        fallback=_fallback([text]),
+        blocks=(Paragraph((Text(text),)), Context((Text("As of "), When(now, "datetime")))),
+        kind="burst",
+    )
+
+
 # --------------------------------------------------------------------------- digests
 
 

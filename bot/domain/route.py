@@ -11,7 +11,7 @@ Invariants:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
@@ -19,12 +19,14 @@ from bot.domain.models import Channel, Item, Story, Subscription, ensure_utc
 
 __all__ = [
     "DeliveryIntent",
+    "FollowupBudget",
     "IntentKind",
     "alert_key",
     "burst_summary_intent",
     "cap_burst",
     "followup_key",
     "route_item",
+    "updates_summary_intent",
     "wants_realtime",
 ]
 
@@ -140,3 +142,54 @@ def burst_summary_intent(channel_id: int, cycle_key: str) -> DeliveryIntent:
     enqueued once per channel per cycle.
     """
     return DeliveryIntent(channel_id, "burst_summary", "", None, f"burst:{channel_id}:{cycle_key}")
+
+
+@dataclass
+class FollowupBudget:
+    """How many more threaded follow-ups may be queued, so that a burst stays a burst.
+
+    At most ``per_story`` follow-ups per (channel, story) within the window the shell counted
+    ``recent`` over (an hour), and at most ``per_cycle`` per channel in one poll cycle (the
+    life of this object). A republished feed of 500 items thus gives a handful of follow-ups
+    per story and one "and N more updates" summary per channel, not 500 thread posts.
+    Mutable like the open-stories view: ``take`` records what it lets through.
+    """
+
+    per_story: int
+    per_cycle: int
+    recent: dict[tuple[int, str], int] = field(default_factory=dict)
+    cycle: dict[int, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.per_story < 0 or self.per_cycle < 0:
+            raise ValueError("follow-up limits must be 0 or more")
+
+    def take(
+        self, intents: Sequence[DeliveryIntent]
+    ) -> tuple[list[DeliveryIntent], dict[int, int]]:
+        """The intents to queue (order kept; alerts and summaries always pass) and, per
+        channel, how many follow-ups were held back (to be summarised)."""
+        kept: list[DeliveryIntent] = []
+        held: dict[int, int] = {}
+        for intent in intents:
+            if intent.kind != "followup":
+                kept.append(intent)
+                continue
+            channel, story = intent.channel_id, (intent.channel_id, intent.story_key)
+            if (
+                self.recent.get(story, 0) >= self.per_story
+                or self.cycle.get(channel, 0) >= self.per_cycle
+            ):
+                held[channel] = held.get(channel, 0) + 1
+                continue
+            self.recent[story] = self.recent.get(story, 0) + 1
+            self.cycle[channel] = self.cycle.get(channel, 0) + 1
+            kept.append(intent)
+        return kept, held
+
+
+def updates_summary_intent(channel_id: int, cycle_key: str) -> DeliveryIntent:
+    """The one "and N more updates" post for follow-ups held back in a cycle."""
+    return DeliveryIntent(
+        channel_id, "burst_summary", "", None, f"updates:{channel_id}:{cycle_key}"
+    )

@@ -261,6 +261,19 @@ class DeliveryRepository:
             return ("pending", None)
         return ("none", None)
 
+    async def recent_followups(self, since: datetime) -> dict[tuple[int, str], int]:
+        """Follow-ups queued since ``since``, per (channel id, story key)."""
+        query = (
+            select(delivery_t.c.channel_id, delivery_t.c.story_key, func.count())
+            .where(delivery_t.c.kind == "followup")
+            .where(delivery_t.c.created_at >= since)
+            .where(delivery_t.c.story_key.is_not(None))
+            .group_by(delivery_t.c.channel_id, delivery_t.c.story_key)
+        )
+        async with self.db.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return {(int(c), str(k)): int(n) for c, k, n in rows}
+
     async def counts(self) -> dict[str, int]:
         async with self.db.connect() as conn:
             rows = await conn.execute(
