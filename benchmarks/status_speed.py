@@ -51,14 +51,16 @@ def _engagements(rng: random.Random, published: datetime) -> tuple[Engagement, .
     return (Engagement(kind=kind, label=f"{kind} {day}", status=status, dates=(when,)),)
 
 
-def generate(n: int, topics: list[str], seed: int = 7) -> tuple[list[Item], list[Story]]:
-    """``n`` items (ids 1..n) and their stories, newest about ``NOW``."""
+def generate(
+    n: int, topics: list[str], seed: int = 7, now: datetime = NOW
+) -> tuple[list[Item], list[Story]]:
+    """``n`` items (ids 1..n) and their stories, newest about ``now``."""
     rng = random.Random(seed)
     items: list[Item] = []
     stories: list[Story] = []
     story_count = n // 2
     for s in range(story_count):
-        first = NOW - timedelta(seconds=rng.randint(0, 365 * 86400))
+        first = now - timedelta(seconds=rng.randint(0, 365 * 86400))
         story_topics = tuple(rng.sample(topics, rng.choice((1, 1, 2))))
         members: list[Item] = []
         for k in range(2 if len(items) + 2 <= n else 1):
@@ -97,11 +99,12 @@ def generate(n: int, topics: list[str], seed: int = 7) -> tuple[list[Item], list
     return items, stories
 
 
-async def seed(store: Store, n: int, topics: list[str]) -> None:
+async def seed(store: Store, n: int, topics: list[str], now: datetime = NOW) -> None:
+    """Store ``n`` generated items and their stories in batched inserts (ids 1..n)."""
     await store.sources.add(
-        SourceSpec(name="Bench", url="https://news.example/rss"), origin="config", now=NOW
+        SourceSpec(name="Bench", url="https://news.example/rss"), origin="config", now=now
     )
-    items, stories = generate(n, topics)
+    items, stories = generate(n, topics, now=now)
     async with store.db.connect() as conn:
         for start in range(0, len(items), CHUNK):
             chunk = items[start : start + CHUNK]

@@ -47,6 +47,8 @@ from bot.domain.route import (
     burst_summary_intent,
     cap_burst,
     route_item,
+    subscriptions_by_topic,
+    subscriptions_for,
     updates_summary_intent,
 )
 from bot.domain.stories import Fingerprint, StoryIndex, canonical_order, fingerprint
@@ -311,6 +313,7 @@ def decide(
     intents_by_item: list[tuple[Item, list[DeliveryIntent], Story]] = []
     if not baseline and touched:
         alerted = {k: set(stories.alerted.get(k, ())) for k in touched}
+        by_topic = subscriptions_by_topic(routes.subscriptions)
         for member, member_story, is_new_story in grouped:
             channels_alerted = alerted[member_story.key]
             intents = route_item(
@@ -318,7 +321,7 @@ def decide(
                 member_story,
                 is_new_story=is_new_story,
                 channels=routes.channels,
-                subscriptions=routes.subscriptions,
+                subscriptions=subscriptions_for(by_topic, member.topics),
                 alerted_channels=channels_alerted,
                 now=now,
             )

@@ -26,6 +26,8 @@ __all__ = [
     "cap_burst",
     "followup_key",
     "route_item",
+    "subscriptions_by_topic",
+    "subscriptions_for",
     "updates_summary_intent",
     "wants_realtime",
 ]
@@ -62,6 +64,28 @@ def wants_realtime(
     if subscription.muted_until is not None and ensure_utc(subscription.muted_until) > now:
         return False
     return subscription.topic == ALL_TOPICS or subscription.topic in topics
+
+
+def subscriptions_by_topic(
+    subscriptions: Sequence[Subscription],
+) -> dict[str, list[Subscription]]:
+    """``subscriptions`` grouped by topic ("*" under its own key), order kept within each."""
+    grouped: dict[str, list[Subscription]] = {}
+    for sub in subscriptions:
+        grouped.setdefault(sub.topic, []).append(sub)
+    return grouped
+
+
+def subscriptions_for(
+    by_topic: dict[str, list[Subscription]], topics: Sequence[str]
+) -> list[Subscription]:
+    """The only subscriptions of ``by_topic`` that can want an item about ``topics``: those
+    to one of them or to "*". Routing with these gives the same intents as with all."""
+    found = list(by_topic.get(ALL_TOPICS, ()))
+    for topic in dict.fromkeys(topics):
+        if topic != ALL_TOPICS:
+            found.extend(by_topic.get(topic, ()))
+    return found
 
 
 def route_item(
