@@ -97,10 +97,17 @@ class DeliveryWorker:
         store = self.app.store
         claimed_at = self.app.now()
         self._channels = {}
-        self._earliest_deferred = None
+        # Channels still paced are not claimed (claiming would only defer them to their slot);
+        # the next pass is due when the first of them may post again.
+        paced = {cid: slot for cid, slot in self._next_slot.items() if slot > claimed_at}
+        self._earliest_deferred = min(paced.values(), default=None)
         await self._expire(claimed_at)
         batch = await store.deliveries.claim(
-            worker=self.app.instance_id, now=claimed_at, limit=limit, lease=self.policy.lease
+            worker=self.app.instance_id,
+            now=claimed_at,
+            limit=limit,
+            lease=self.policy.lease,
+            skip_channels=paced,
         )
         release_after = claimed_at + self.policy.lease / 2
         posted = 0

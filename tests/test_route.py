@@ -6,6 +6,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.domain.models import Channel, Classification, Item, Story, Subscription
 from bot.domain.route import (
@@ -13,6 +15,8 @@ from bot.domain.route import (
     burst_summary_intent,
     cap_burst,
     route_item,
+    subscriptions_by_topic,
+    subscriptions_for,
 )
 
 NOW = datetime(2024, 9, 1, 12, tzinfo=UTC)
@@ -39,6 +43,7 @@ DESK = Channel(id=1, name="china-desk", platform="slack", target="C1")
 TRADE = Channel(id=2, name="trade-desk", platform="teams", target="https://hook.example/x")
 ALL = Channel(id=3, name="everything", platform="console", target="stdout")
 CHANNELS = (DESK, TRADE, ALL)
+TOPIC_POOL = ("taiwan", "trade", "military", "health")
 SUBS = (
     Subscription(id=1, channel_id=1, topic="taiwan"),
     Subscription(id=2, channel_id=1, topic="military", mode="both"),
@@ -154,3 +159,40 @@ def test_burst_summary_intent_is_once_per_channel_and_cycle() -> None:
     assert summary.kind == "burst_summary"
     assert summary.dedupe_key == "burst:4:2024-09-01T12:00:00Z"
     assert cap_burst([summary], 0) == ([summary], {})
+
+
+def test_subscriptions_for_keeps_only_those_that_can_want_the_topics() -> None:
+    by_topic = subscriptions_by_topic(SUBS)
+    assert [s.id for s in subscriptions_for(by_topic, ("taiwan", "trade"))] == [4, 1, 3]
+    assert [s.id for s in subscriptions_for(by_topic, ("health",))] == [4]
+    assert [s.id for s in subscriptions_for(by_topic, ("taiwan", "taiwan"))] == [4, 1]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    topics=st.lists(st.sampled_from(TOPIC_POOL), min_size=1, max_size=3),
+    subs=st.lists(
+        st.tuples(
+            st.integers(1, 3),
+            st.sampled_from((*TOPIC_POOL, "*")),
+            st.sampled_from(("realtime", "digest", "both")),
+            st.booleans(),
+        ),
+        max_size=12,
+    ),
+    new=st.booleans(),
+    alerted=st.sets(st.integers(1, 3)),
+)
+def test_routing_with_the_topic_subset_equals_routing_with_all(
+    topics: list[str], subs: list[tuple[int, str, str, bool]], new: bool, alerted: set[int]
+) -> None:
+    subscriptions = [
+        Subscription(id=n, channel_id=channel, topic=topic, mode=mode,  # type: ignore[arg-type]
+                     muted_until=NOW + timedelta(hours=1) if muted else None)
+        for n, (channel, topic, mode, muted) in enumerate(subs, 1)
+    ]  # fmt: skip
+    item = make_item(topics=tuple(topics))
+    subset = subscriptions_for(subscriptions_by_topic(subscriptions), item.topics)
+    assert route(item, new=new, alerted=alerted, subs=subset) == route(
+        item, new=new, alerted=alerted, subs=subscriptions
+    )

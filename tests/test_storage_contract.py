@@ -149,6 +149,19 @@ async def test_outbox_claim_send_retry(store: Store) -> None:
     assert (await store.deliveries.counts()) == {"sent": 1}
 
 
+async def test_claim_leaves_the_skipped_channels_alone(store: Store) -> None:
+    paced = await store.channels.ensure(name="paced", platform="slack", target="C1", now=NOW)
+    free = await store.channels.ensure(name="free", platform="slack", target="C2", now=NOW)
+    for n, channel in enumerate((paced, free, paced, free)):
+        await store.deliveries.enqueue(
+            channel_id=channel.id, kind="alert", dedupe_key=f"k{n}", payload={}, now=NOW
+        )
+    claimed = await store.deliveries.claim(worker="w1", now=NOW, skip_channels={paced.id})
+    assert [d.dedupe_key for d in claimed] == ["k1", "k3"]
+    later = await store.deliveries.claim(worker="w1", now=NOW, skip_channels=())
+    assert [d.dedupe_key for d in later] == ["k0", "k2"]
+
+
 async def test_channels_and_subscriptions(store: Store) -> None:
     ch = await store.channels.ensure(name="desk", platform="slack", target="C9", now=NOW)
     assert await store.channels.subscribe(ch.id, ["taiwan", "military"], "realtime", now=NOW) == [

@@ -13,11 +13,12 @@ SQLite has a single writer, which serialises claims by itself.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import RowMapping, and_, func, or_, select, update
+from sqlalchemy import RowMapping, and_, func, or_, select, true, update
 
 from storage.db import Database
 from storage.repos.items import dialect_insert
@@ -116,12 +117,15 @@ class DeliveryRepository:
         now: datetime,
         limit: int = 50,
         lease: timedelta = timedelta(seconds=60),
+        skip_channels: Collection[int] = (),
     ) -> list[Delivery]:
-        """Claim up to ``limit`` due deliveries (oldest first) for ``worker``."""
+        """Claim up to ``limit`` due deliveries (oldest first) for ``worker``, none of
+        ``skip_channels`` (channels the worker is pacing: claiming them would only defer)."""
         due = and_(
             delivery_t.c.status.in_(("pending", "sending")),
             or_(delivery_t.c.next_attempt_at.is_(None), delivery_t.c.next_attempt_at <= now),
             or_(delivery_t.c.claimed_until.is_(None), delivery_t.c.claimed_until < now),
+            delivery_t.c.channel_id.not_in(list(skip_channels)) if skip_channels else true(),
             delivery_t.c.channel_id.not_in(
                 select(channel_t.c.id).where(channel_t.c.paused_reason.is_not(None))
             ),
