@@ -275,6 +275,20 @@ def one_run(
     }
 
 
+def compact(run: dict[str, Any]) -> dict[str, Any]:
+    """A run for the results file: samples as [command, during, ack ms, answer ms]."""
+    rows = [
+        [
+            s["command"],
+            s["during"],
+            round(s["ack_ms"], 1),
+            s["answer_ms"] and round(s["answer_ms"], 1),
+        ]
+        for s in run["samples"]
+    ]
+    return run | {"samples": rows}
+
+
 def figures(samples: list[dict[str, Any]], key: str) -> dict[str, float]:
     values = [s[key] for s in samples if s.get(key) is not None]
     return {
@@ -428,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
         "first_poll_s": median([r["first_poll_s"] for r in runs]),
         "first_poll_new_items": median([r["first_poll_new_items"] for r in runs]),
         "table": summarise(runs),
-        "runs": runs,
+        "runs": [compact(r) for r in runs],
     }
     print()
     print(report(result))
