@@ -20,6 +20,9 @@ BENCHMARKS = (
     ("story assignment vs open stories", "benchmarks.story_assign"),
     ("feed parsing: fast path vs feedparser", "benchmarks.parse_speed"),
     ("ingest: uschina-bot vs reader", "benchmarks.ingest"),
+    ("slash commands through the signed Slack endpoint", "benchmarks.commands_latency"),
+    ("fan-out into the outbox", "benchmarks.fanout"),
+    ("delivery rate to 50 channels", "benchmarks.delivery_rate"),
 )
 
 

@@ -411,10 +411,13 @@ def deliveries(
             )
         )
     names = {c.id: c.name for c in routes.channels}
+    overflow_topics: dict[int, set[str]] = {channel_id: set() for channel_id in overflow}
+    for item, intent, _ in flat:  # one pass, not one per overflowing channel
+        found = overflow_topics.get(intent.channel_id)
+        if found is not None:
+            found.update(item.topics)
     for channel_id, count in overflow.items():
-        topics = sorted(
-            {t for item, i, _ in flat if i.channel_id == channel_id for t in item.topics}
-        )
+        topics = sorted(overflow_topics[channel_id])
         summary = burst_summary_intent(channel_id, f"{now.isoformat()}:{nonce}")
         message = render_burst_summary(names.get(channel_id, ""), count, tuple(topics), now)
         out.append(
