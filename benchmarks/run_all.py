@@ -21,7 +21,7 @@ BENCHMARKS = (
     ("feed parsing: fast path vs feedparser", "benchmarks.parse_speed"),
     ("ingest: uschina-bot vs reader", "benchmarks.ingest"),
     ("slash commands through the signed Slack endpoint", "benchmarks.commands_latency"),
-    ("fan-out into the outbox", "benchmarks.fanout"),
+    ("fan-out into the outbox: 2,000 subscriptions", "benchmarks.fanout_service"),
     ("delivery rate to 50 channels", "benchmarks.delivery_rate"),
 )
 
