@@ -441,6 +441,8 @@ class DeliveryWorker:
         while not stop.is_set():
             try:
                 posted = await self.run_once()
+            except DatabaseUnavailableError:
+                posted = 0  # storage logs the outage once (WARNING) and its end once (INFO)
             except Exception:
                 log.exception("delivery pass failed")
                 posted = 0
