@@ -15,7 +15,8 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
+from tcpproxy import TcpProxy
 
 from storage.db import Database, upgrade_to_head
 from storage.store import Store
@@ -101,5 +102,23 @@ async def store(database_url: str) -> AsyncIterator[Store]:
 @pytest.fixture
 async def sqlite_store(sqlite_url: str) -> AsyncIterator[Store]:
     store = Store(Database(sqlite_url))
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+def pg_proxy(postgres_url: str) -> Iterator[tuple[TcpProxy, str]]:
+    """A TCP proxy in front of the session database and the URL through it; closing the
+    proxy is a PostgreSQL outage."""
+    url = make_url(postgres_url)
+    with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
+        yield proxy, url.set(host="127.0.0.1", port=proxy.port).render_as_string(False)
+
+
+@pytest.fixture
+async def pg_store(pg_proxy: tuple[TcpProxy, str]) -> AsyncIterator[Store]:
+    store = Store(Database(pg_proxy[1]))
+    async with store.db.connect() as conn:
+        await conn.execute(text("TRUNCATE channel, subscription, processed_request CASCADE"))
     yield store
     await store.close()

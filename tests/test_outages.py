@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from faketeams import FakeTeams
 from slack_http_support import SlackEnv, slack_env
-from sqlalchemy import event, make_url, text
+from sqlalchemy import event, make_url
 from tcpproxy import TcpProxy
 from test_teams_endpoint import make_harness, settings_for
 
@@ -40,22 +40,6 @@ def no_tracebacks(caplog: pytest.LogCaptureFixture) -> bool:
 
 
 # --------------------------------------------------------------------------- PostgreSQL down
-
-
-@pytest.fixture
-def pg_proxy(postgres_url: str) -> Iterator[tuple[TcpProxy, str]]:
-    url = make_url(postgres_url)
-    with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
-        yield proxy, url.set(host="127.0.0.1", port=proxy.port).render_as_string(False)
-
-
-@pytest.fixture
-async def pg_store(pg_proxy: tuple[TcpProxy, str]) -> AsyncIterator[Store]:
-    store = Store(Database(pg_proxy[1]))
-    async with store.db.connect() as conn:
-        await conn.execute(text("TRUNCATE channel, subscription, processed_request CASCADE"))
-    yield store
-    await store.close()
 
 
 @pytest.mark.postgres
