@@ -11,10 +11,10 @@ import datetime as dt
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -61,6 +61,18 @@ def bounded_duration(value: Any, low: int, high: int, what: str) -> int:
     return seconds
 
 
+_T = TypeVar("_T")
+
+
+def _as_value_error(check: Callable[[], _T]) -> _T:
+    """``check()``, its ``ConfigError`` re-raised as the ``ValueError`` pydantic reports with
+    the key and line."""
+    try:
+        return check()
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+
+
 def _human(seconds: int) -> str:
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size and seconds % size == 0:
@@ -94,26 +106,17 @@ class SourceConfig(_Strict):
     @field_validator("interval", mode="before")
     @classmethod
     def _interval(cls, value: Any) -> int:
-        try:
-            return check_interval(duration_seconds(value))
-        except ConfigError as exc:
-            raise ValueError(str(exc)) from None
+        return _as_value_error(lambda: check_interval(duration_seconds(value)))
 
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        try:
-            return clean_source_name(value)
-        except ConfigError as exc:
-            raise ValueError(str(exc)) from None
+        return _as_value_error(lambda: clean_source_name(value))
 
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
-        try:
-            return clean_source_url(value)
-        except ConfigError as exc:
-            raise ValueError(str(exc)) from None
+        return _as_value_error(lambda: clean_source_url(value))
 
     @field_validator("selector")
     @classmethod
@@ -128,10 +131,7 @@ class SourceConfig(_Strict):
     @field_validator("type")
     @classmethod
     def _type(cls, value: str) -> str:
-        try:
-            return source_types.get(value).name
-        except ConfigError as exc:
-            raise ValueError(str(exc)) from None
+        return _as_value_error(lambda: source_types.get(value).name)
 
     @model_validator(mode="after")
     def _selector_when_needed(self) -> SourceConfig:
