@@ -1,5 +1,6 @@
 """Every benchmark in turn: classifier throughput, status board speed, feed parsing speed,
-whole-pipeline ingest.
+whole-pipeline ingest, commands, fan-out,
+delivery and ingest growth from 500 to 5,000 feeds.
 
     python -m benchmarks.run_all
 
@@ -23,6 +24,7 @@ BENCHMARKS = (
     ("slash commands through the signed Slack endpoint", "benchmarks.commands_latency"),
     ("fan-out into the outbox: 2,000 subscriptions", "benchmarks.fanout_service"),
     ("delivery rate to 50 channels", "benchmarks.delivery_rate"),
+    ("ingest growth: 500 vs 5,000 feeds x 20 items", "benchmarks.scale"),
 )
 
 
