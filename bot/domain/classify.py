@@ -24,6 +24,7 @@ at least one topic; an irrelevant one gets none.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import ahocorasick
@@ -40,26 +41,27 @@ PAIR_GLUE = frozenset({"", "and", "and the", "to", "vs", "versus", "or"})
 SIDE_NAMES = ("US", "China")
 SIDE_IDS = {"us": 0, "cn": 1}
 
-# A compiled key's record: (key length, topic phrases ((topic, headline weight, weight,
-# is_support, ident), ...),
-# excluded topics (topic, ...), sides ((side, label, kind, folded label), ...), cue label or "",
-# is near-miss, third-party label or "", setting bits: MULTILATERAL | PARTICIPATION,
-# is a hit (any of the above but exclusions and near-misses), is a span (exclusion or
-# near-miss), is a prefix key (``*``: the match may end inside a word)).
-# A side's kind is an actor rank, "country", "issue" (Taiwan), "company" or "place".
-Record = tuple[
-    int,
-    tuple[tuple[int, float, float, bool, str], ...],
-    tuple[int, ...],
-    tuple[tuple[int, str, str, str], ...],
-    str,
-    bool,
-    str,
-    int,
-    bool,
-    bool,
-    bool,
-]
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """What one compiled key stands for (slotted: attribute reads are as fast as indexing)."""
+
+    length: int  # key length, padding included
+    # (topic, headline weight, weight, is_support, ident) per topic phrase
+    topics: tuple[tuple[int, float, float, bool, str], ...]
+    excluded: tuple[int, ...]  # topics this key excludes
+    # (side, label, kind, folded label); kind is an actor rank, "country", "issue" (Taiwan),
+    # "company" or "place"
+    sides: tuple[tuple[int, str, str, str], ...]
+    cue: str  # interaction cue label, or ""
+    near_miss: bool
+    third: str  # third-party label, or ""
+    setting: int  # bits: MULTILATERAL | PARTICIPATION
+    is_hit: bool  # any of the above but exclusions and near-misses
+    is_span: bool  # an exclusion or a near-miss
+    prefix: bool  # a ``*`` key: the match may end inside a word
+
+
 MULTILATERAL = 1
 PARTICIPATION = 2
 # A topic hit: (start, end, weight, is_support, ident).
@@ -112,47 +114,50 @@ class Classifier:
         spanned = False
         for end, variants in self._automaton.iter(lower):
             for cased_key, rec in variants:
-                start = end - rec[0] + 1
+                start = end - rec.length + 1
                 if cased_key and cased[start : end + 1] != cased_key:
                     continue
-                if rec[9]:
+                if rec.is_span:
                     spanned = True
                     break
-                if not rec[8]:
+                if not rec.is_hit:
                     continue
-                setting |= rec[7]
-                if rec[1]:
+                setting |= rec.setting
+                if rec.topics:
                     in_title = end < title_end
-                    for topic, title_weight, weight, support, ident in rec[1]:
+                    for topic, title_weight, weight, support, ident in rec.topics:
                         hit = (start, end, title_weight if in_title else weight, support, ident)
                         found = topics.get(topic)
                         if found is None:
                             topics[topic] = [hit]
                         else:
                             found.append(hit)
-                if rec[3]:
-                    stop = cased.find(" ", end) if rec[10] and cased[end] != " " else end
-                    for side, label, kind, folded in rec[3]:
+                if rec.sides:
+                    stop = cased.find(" ", end) if rec.prefix and cased[end] != " " else end
+                    for side, label, kind, folded in rec.sides:
                         sides[side].append((start + 1, stop, label, kind, folded))
-                if rec[4]:
+                if rec.cue:
                     cues.append(
                         (
-                            rec[4],
-                            _surface(cased, start, end) if rec[10] else cased[start + 1 : end],
+                            rec.cue,
+                            _surface(cased, start, end) if rec.prefix else cased[start + 1 : end],
                             start,
                         )
                     )
-                if rec[6]:
-                    thirds.append((start, rec[6]))
+                if rec.third:
+                    thirds.append((start, rec.third))
             if spanned:
                 break
         if spanned:
             topics, sides, cues, thirds, setting = self._collect(cased, lower, title_end)
 
-        totals = {
-            t: (0.0 if h[0][3] else h[0][2]) if len(h) == 1 else _weigh(h)
-            for t, h in topics.items()
-        }
+        totals: dict[int, float] = {}
+        for t, h in topics.items():
+            if len(h) == 1:
+                _, _, weight, support, _ = h[0]
+                totals[t] = 0.0 if support else weight
+            else:
+                totals[t] = _weigh(h)
         relevant, reasons = self._relevance(
             totals, topics, sides, cues, thirds, setting, title_end, lower
         )
@@ -177,12 +182,12 @@ class Classifier:
         spans: list[tuple[int, int, Record]] = []
         for end, variants in self._automaton.iter(lower):
             for cased_key, rec in variants:
-                start = end - rec[0] + 1
+                start = end - rec.length + 1
                 if cased_key and cased[start : end + 1] != cased_key:
                     continue
-                if rec[9]:
+                if rec.is_span:
                     spans.append((start, end, rec))
-                if rec[8]:
+                if rec.is_hit:
                     hits.append((start, end, rec))
 
         topics: dict[int, list[TopicHit]] = {}
@@ -191,10 +196,10 @@ class Classifier:
         thirds: list[tuple[int, str]] = []
         setting = 0
         for start, end, rec in hits:
-            setting |= rec[7]
-            if rec[1]:
+            setting |= rec.setting
+            if rec.topics:
                 in_title = end < title_end
-                for topic, title_weight, weight, support, ident in rec[1]:
+                for topic, title_weight, weight, support, ident in rec.topics:
                     if spans and _excluded(topic, start, end, spans):
                         continue
                     hit = (start, end, title_weight if in_title else weight, support, ident)
@@ -205,15 +210,15 @@ class Classifier:
                         found.append(hit)
             if spans and _near_miss(start, end, spans):
                 continue
-            if rec[3]:
-                stop = cased.find(" ", end) if rec[10] and cased[end] != " " else end
-                for side, label, kind, folded in rec[3]:
+            if rec.sides:
+                stop = cased.find(" ", end) if rec.prefix and cased[end] != " " else end
+                for side, label, kind, folded in rec.sides:
                     sides[side].append((start + 1, stop, label, kind, folded))
-            if rec[4]:
-                surface = _surface(cased, start, end) if rec[10] else cased[start + 1 : end]
-                cues.append((rec[4], surface, start))
-            if rec[6]:
-                thirds.append((start, rec[6]))
+            if rec.cue:
+                surface = _surface(cased, start, end) if rec.prefix else cased[start + 1 : end]
+                cues.append((rec.cue, surface, start))
+            if rec.third:
+                thirds.append((start, rec.third))
 
         return topics, sides, cues, thirds, setting
 
@@ -318,8 +323,8 @@ class Classifier:
             other = sides[1 - passing]
             if (
                 len(named) == 1
-                and named[0][3] == "country"
-                and any(hit[3] not in _PASSING for hit in other)
+                and all(kind == "country" for _, _, _, kind, _ in named)
+                and any(kind not in _PASSING for _, _, _, kind, _ in other)
             ):
                 return passing
         return None
@@ -332,7 +337,7 @@ class Classifier:
     ) -> None:
         """Leaders, ministers or deputies meeting make diplomacy; generic talks yield."""
         d = self._diplomacy
-        ranked = [any(hit[3] in DIPLOMATIC_RANKS for hit in sides[s]) for s in (0, 1)]
+        ranked = [any(kind in DIPLOMATIC_RANKS for _, _, _, kind, _ in side) for side in sides]
         meeting = totals.get(d, 0.0) > 0
         bonus = 0.0
         if all(ranked):
@@ -364,17 +369,17 @@ class Classifier:
             scores.setdefault(ids[t], 0.5)
             words = _unique(
                 [
-                    cased[h[0] + 1 : h[1]] if cased[h[1]] == " " else _surface(cased, h[0], h[1])
-                    for h in topics.get(t, ())
+                    cased[start + 1 : end] if cased[end] == " " else _surface(cased, start, end)
+                    for start, end, _, _, _ in topics.get(t, ())
                 ]
             )
             if t == self._diplomacy:
                 words += _unique(
                     [
-                        f"{hit[2]} (high-level)"
+                        f"{label} (high-level)"
                         for side in sides
-                        for hit in side
-                        if hit[3] in DIPLOMATIC_RANKS
+                        for _, _, label, kind, _ in side
+                        if kind in DIPLOMATIC_RANKS
                     ]
                 )
             why[ids[t]] = words or ["US–China dealings in general"]
@@ -415,18 +420,17 @@ def _describe_side(
     issues: dict[str, str] = {}
     weak: dict[str, str] = {}
     counted = False
-    for hit in hits:
-        kind = hit[3]
+    for _, _, label, kind, folded in hits:
         if kind == "place":
             counted = counted or dealings
-            weak.setdefault(hit[4], hit[2])
+            weak.setdefault(folded, label)
         elif kind == "company":
             counted = counted or cued
-            weak.setdefault(hit[4], hit[2])
+            weak.setdefault(folded, label)
         elif kind == "issue":
-            issues.setdefault(hit[4], hit[2])
+            issues.setdefault(folded, label)
         else:
-            direct.setdefault(hit[4], hit[2])
+            direct.setdefault(folded, label)
     present = bool(direct or issues) or counted or implied
     if direct:
         line = f"{name} side: {', '.join(direct.values())}"
@@ -452,7 +456,8 @@ def _describe_side(
 
 
 def _by_weight(pair: tuple[int, float]) -> tuple[float, int]:
-    return (-pair[1], pair[0])
+    topic, total = pair
+    return (-total, topic)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -486,11 +491,13 @@ def _surface(cased: str, start: int, end: int) -> str:
 
 def _near_miss(start: int, end: int, spans: list[tuple[int, int, Record]]) -> bool:
     """True when the hit lies inside a near-miss phrase longer than itself."""
-    return any(rec[5] and s <= start and end <= e and e - s > end - start for s, e, rec in spans)
+    return any(
+        rec.near_miss and s <= start and end <= e and e - s > end - start for s, e, rec in spans
+    )
 
 
 def _excluded(topic: int, start: int, end: int, spans: list[tuple[int, int, Record]]) -> bool:
-    return any(topic in rec[2] and s <= start and end <= e for s, e, rec in spans)
+    return any(topic in rec.excluded and s <= start and end <= e for s, e, rec in spans)
 
 
 def _paired(sides: tuple[list[SideHit], list[SideHit]], text: str) -> str:
@@ -603,18 +610,18 @@ def _compile(taxonomy: Taxonomy) -> ahocorasick.Automaton:
     variants: dict[str, list[tuple[str, Record]]] = {}
     for (key, case_sensitive), e in table.items():
         hit = bool(e["topics"] or e["sides"] or e["cue"] or e["third"] or e["set"])
-        record: Record = (
-            len(key),
-            tuple(e["topics"]),
-            tuple(dict.fromkeys(e["excl"])),
-            tuple(dict.fromkeys(e["sides"])),
-            e["cue"][0] if e["cue"] else "",
-            bool(e["near"]),
-            e["third"][0] if e["third"] else "",
-            int(e["set"]),
-            hit,
-            bool(e["near"] or e["excl"]),
-            not key.endswith(" "),
+        record = Record(
+            length=len(key),
+            topics=tuple(e["topics"]),
+            excluded=tuple(dict.fromkeys(e["excl"])),
+            sides=tuple(dict.fromkeys(e["sides"])),
+            cue=e["cue"][0] if e["cue"] else "",
+            near_miss=bool(e["near"]),
+            third=e["third"][0] if e["third"] else "",
+            setting=int(e["set"]),
+            is_hit=hit,
+            is_span=bool(e["near"] or e["excl"]),
+            prefix=not key.endswith(" "),
         )
         variants.setdefault(key.lower(), []).append((key if case_sensitive else "", record))
     for key, found in variants.items():
