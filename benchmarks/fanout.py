@@ -5,8 +5,9 @@
 Builds a throwaway SQLite app with ``--channels`` console channels each subscribed to every
 topic in real time, one baselined source, and ``--items`` relevant items of the benchmark
 corpus (prepared once, outside the timing). Times ``bot.domain.ingest.decide`` (grouping,
-routing with the per-channel burst cap, rendering) and ``IngestRepository.commit_many`` for
-one batch, and counts the deliveries written.
+routing with the per-channel burst cap, rendering, the cycle's burst summaries) and
+``IngestRepository.commit_many`` for one batch plus the summaries, and counts the deliveries
+written.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ async def run(items: int, channels: int) -> None:
 
     from bot.app import build_app
     from bot.config import FileConfig, Settings
-    from bot.domain.ingest import Judge, OpenStories, Prepared, decide, prepare
+    from bot.domain.ingest import Judge, OpenStories, Prepared, cycle_summaries, decide, prepare
     from bot.domain.models import FetchOutcome, FetchState, SourceSpec
     from bot.domain.stories import StoryIndex
     from jobs.poll import load_routes
@@ -79,14 +80,16 @@ async def run(items: int, channels: int) -> None:
                 now,
                 labels=app.taxonomy.label,
                 jitter=0.0,
-                nonce="bench",
             )
+            summaries = cycle_summaries(batch.tally, routes.channels, now, "bench")
             decided = time.perf_counter()
             await app.store.ingest.commit_many([batch])
+            await app.store.ingest.enqueue(summaries, now)
             committed = time.perf_counter()
+            rows = len(batch.deliveries) + len(summaries)
             print(
                 f"{len(prepared.items)} relevant items x {len(routes.channels)} channels: "
-                f"{len(batch.deliveries)} deliveries; decide {decided - started:.2f} s, "
+                f"{rows} deliveries; decide {decided - started:.2f} s, "
                 f"commit {committed - decided:.2f} s, total {committed - started:.2f} s"
             )
         finally:

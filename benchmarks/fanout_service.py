@@ -8,11 +8,12 @@ to ``--topics-per-channel`` topics (2,000 subscriptions by default). ``--items``
 items (1-2 topics each, every one its own story) arrive from sources of 50 items each, as a
 poll delivers them: per source, the real ``bot.domain.ingest.decide`` groups them into
 stories, routes them (``bot/domain/route.py``: at most ``alerts_per_channel_per_poll`` alerts
-per channel and source, the rest summed up in a burst summary) and renders each delivery;
-``IngestRepository.commit_many`` then writes items, stories and delivery rows, 32 sources
-per transaction as ``jobs/poll.py`` does. The clock runs from the first ``decide`` to the
-last commit; stored items and preparation (parsing, classification, fingerprints) are not
-in it. The goal is under 1 s.
+per channel in the poll cycle, counted by the tally carried from source to source) and
+renders each delivery; ``IngestRepository.commit_many`` then writes items, stories and
+delivery rows, 32 sources per transaction as ``jobs/poll.py`` does, and the cycle ends with
+one burst summary per channel that lost alerts (``cycle_summaries``, one transaction). The
+clock runs from the first ``decide`` to the last commit; stored items and preparation
+(parsing, classification, fingerprints) are not in it. The goal is under 1 s.
 """
 
 from __future__ import annotations
@@ -28,8 +29,17 @@ from typing import Any
 
 from benchmarks.ingest import database
 from benchmarks.service_common import load, load_line, machine, median, write_results
-from bot.domain.ingest import Judged, OpenStories, Prepared, Routes, decide, item_fingerprint
+from bot.domain.ingest import (
+    Judged,
+    OpenStories,
+    Prepared,
+    Routes,
+    cycle_summaries,
+    decide,
+    item_fingerprint,
+)
 from bot.domain.models import Classification, FetchOutcome, Item, Source, SourceSpec
+from bot.domain.route import BurstTally
 from bot.domain.stories import StoryIndex
 from bot.taxonomy_file import default_taxonomy
 from storage.db import upgrade_to_head
@@ -109,15 +119,17 @@ async def one_run(url: str, args: argparse.Namespace) -> dict[str, Any]:
             prepared.setdefault(item.source_id, []).append(judged)
         view = OpenStories(StoryIndex.restore([]), {})
         ok = FetchOutcome(url="https://wire.example/feed", ok=True, status=200, body=b"")
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         decide_s = commit_s = 0.0
         rows = 0
         kinds: dict[str, int] = {}
+        tally = BurstTally()  # the poll cycle's count per channel, carried source to source
         for start in range(0, len(sources), GROUP_MAX):
             group = sources[start : start + GROUP_MAX]
             began = time.perf_counter()
-            batches = [
-                decide(
+            batches = []
+            for source in group:
+                batch = decide(
                     replace_baseline(source),
                     ok,
                     Prepared(tuple(prepared.get(source.id, ())), None, PER_SOURCE),
@@ -126,10 +138,10 @@ async def one_run(url: str, args: argparse.Namespace) -> dict[str, Any]:
                     now,
                     labels=taxonomy.label,
                     jitter=0.5,
-                    nonce=f"bench-{source.id}",  # random per source in a poll
+                    tally=tally,
                 )
-                for source in group
-            ]
+                tally = batch.tally
+                batches.append(batch)
             decided = time.perf_counter()
             await store.ingest.commit_many(batches)
             commit_s += time.perf_counter() - decided
@@ -137,12 +149,23 @@ async def one_run(url: str, args: argparse.Namespace) -> dict[str, Any]:
             rows += sum(len(b.deliveries) for b in batches)
             for d in (d for b in batches for d in b.deliveries):
                 kinds[d.kind] = kinds.get(d.kind, 0) + 1
+        began = time.perf_counter()  # the cycle ends: one summary per channel that lost alerts
+        summaries = cycle_summaries(tally, routes.channels, now, "bench")
+        decided = time.perf_counter()
+        await store.ingest.enqueue(summaries, now)
+        commit_s += time.perf_counter() - decided
+        decide_s += decided - began
+        rows += len(summaries)
+        for d in summaries:
+            kinds[d.kind] = kinds.get(d.kind, 0) + 1
         total_s = time.perf_counter() - started
+        cpu_s = time.process_time() - cpu_started
         counts = await store.deliveries.counts()
     finally:
         await store.close()
     return {
         "total_s": round(total_s, 3),
+        "cpu_s": round(cpu_s, 3),
         "decide_s": round(decide_s, 3),
         "commit_s": round(commit_s, 3),
         "deliveries": rows,
@@ -166,7 +189,7 @@ def run_database(label: str, url: str | None, args: argparse.Namespace) -> dict[
     for _ in range(args.runs):
         with tempfile.TemporaryDirectory() as tmp, database(url, Path(tmp)) as run_url:
             runs.append(asyncio.run(one_run(run_url, args)))
-    keys = ("total_s", "decide_s", "commit_s")
+    keys = ("total_s", "cpu_s", "decide_s", "commit_s")
     row: dict[str, Any] = {k: round(median([r[k] for r in runs]), 3) for k in keys}
     row.update(database=label, deliveries=runs[0]["deliveries"], runs=runs)
     row.update(subscriptions=runs[0]["subscriptions"], channels=runs[0]["channels"])
@@ -199,23 +222,24 @@ def report(result: dict[str, Any]) -> str:
         f"{result['items']:,} relevant items from {result['items'] // PER_SOURCE} sources x "
         f"{first['subscriptions']:,} subscriptions ({first['channels']} channels x "
         f"{result['topics_per_channel']} topics), burst limit {BURST_LIMIT} alerts per channel "
-        f"and source; medians of {result['runs_each']} runs",
+        f"and poll cycle; medians of {result['runs_each']} runs",
         load_line(result),
         "",
     ]
     header = (
         f"{'database':12}{'deliveries':>12}{'decide s':>10}{'commit s':>10}{'total s':>10}"
-        f"{'goal':>8}{'met':>5}"
+        f"{'CPU s':>8}{'goal':>8}{'met':>5}"
     )
     lines += [header, "-" * len(header)]
     for row in result["rows"]:
         lines.append(
             f"{row['database']:12}{row['deliveries']:>12,}{row['decide_s']:>10.3f}"
-            f"{row['commit_s']:>10.3f}{row['total_s']:>10.3f}{'< 1 s':>8}"
+            f"{row['commit_s']:>10.3f}{row['total_s']:>10.3f}{row['cpu_s']:>8.2f}{'< 1 s':>8}"
             f"{'yes' if row['met'] else 'NO':>5}"
         )
     lines.append("")
     lines.append("decide: story grouping, routing and rendering (pure); commit: the outbox rows")
+    lines.append("CPU s: process time of this process over the same span (not the database server)")
     return "\n".join(lines)
 
 

@@ -42,12 +42,13 @@ from bot.domain.ingest import (
     OpenStories,
     Prepared,
     Routes,
+    cycle_summaries,
     decide,
     failed_batch,
     not_modified_batch,
 )
-from bot.domain.models import FetchOutcome, Item, Source
-from bot.domain.route import FollowupBudget
+from bot.domain.models import Channel, FetchOutcome, Item, Source
+from bot.domain.route import BurstTally, FollowupBudget
 from bot.domain.stories import StoryIndex
 from jobs.countdown import propose_events
 from jobs.cpu import CpuStage, WorkerDied
@@ -154,6 +155,18 @@ class _Job:
     outcome: FetchOutcome | None = None
 
 
+@dataclass
+class _Cycle:
+    """One poll cycle's burst tally: ``alerts_per_channel_per_poll`` holds per channel for
+    the cycle, whose held-back alerts and follow-ups become one summary each per channel
+    when it ends (``poll_due``: the whole poll; ``run``: one routing window, VIEW_MAX_AGE)."""
+
+    started: datetime
+    channels: Sequence[Channel]
+    tally: BurstTally = field(default_factory=BurstTally)
+    nonce: str = field(default_factory=lambda: str(random.random()))
+
+
 class Poller:
     """Polls sources through the fetch -> prepare -> commit pipeline (module docstring)."""
 
@@ -176,6 +189,7 @@ class Poller:
         self._view: OpenStories | None = None
         self._routes: Routes | None = None
         self._view_at: datetime | None = None
+        self._cycle: _Cycle | None = None
         self._large = False  # polling enough sources at once to be worth the workers
         self.finished: list[SourceResult] = []  # for ``tick`` callers; drained by them
 
@@ -195,6 +209,7 @@ class Poller:
             task.cancel()
         await asyncio.gather(*self._fetches, *self._stages, return_exceptions=True)
         self._stages, self._fetches = [], set()
+        await self._close_cycle(self.app.now())
         if self._fetcher is not None:
             await self._fetcher.aclose()
             self._fetcher = None
@@ -221,6 +236,9 @@ class Poller:
     async def tick(self) -> int:
         """Start the sources that are due and not in flight; returns how many started."""
         now = self.app.now()
+        cycle = self._cycle
+        if cycle is not None and not self._in_flight and now - cycle.started >= VIEW_MAX_AGE:
+            await self._close_cycle(now)  # a quiet spell ends a routing window's cycle
         started = 0
         for source in await self.app.store.sources.claim_due(now):
             if self.start(source, now) is not None:
@@ -332,10 +350,11 @@ class Poller:
             return failed_batch(source, error, outcome, now, jitter=jitter)
         if work is None:
             return not_modified_batch(source, outcome, now, jitter=jitter)
-        assert view is not None and routes is not None
+        assert view is not None and routes is not None and self._cycle is not None
         try:
             prepared: Prepared = await work if isinstance(work, asyncio.Future) else work.run(self)
-            return decide(
+            cycle = self._cycle
+            batch = decide(
                 source,
                 outcome,
                 prepared,
@@ -344,8 +363,10 @@ class Poller:
                 now,
                 labels=self.app.taxonomy.label,
                 jitter=jitter,
-                nonce=str(random.random()),
+                tally=cycle.tally,
             )
+            cycle.tally = batch.tally
+            return batch
         except ParseError as exc:
             return failed_batch(source, str(exc), outcome, now, jitter=jitter)
         except Exception as exc:  # hostile input: any error is this source's failure only
@@ -410,10 +431,25 @@ class Poller:
     async def _current_view(self, now: datetime) -> tuple[OpenStories, Routes]:
         stale = self._view_at is None or abs(now - self._view_at) >= VIEW_MAX_AGE
         if self._view is None or self._routes is None or stale:
+            await self._close_cycle(now)  # new routes (and follow-up budget): a new cycle
             self._view = await StoryWindow.load(self.app, now)
             self._routes = await load_routes(self.app)
             self._view_at = now
+        if self._cycle is None:
+            self._cycle = _Cycle(now, self._routes.channels)
         return self._view, self._routes
+
+    async def _close_cycle(self, now: datetime) -> None:
+        """End the current cycle: queue its summaries of what the caps held back."""
+        cycle, self._cycle = self._cycle, None
+        if cycle is None or not cycle.tally.owes_summary():
+            return
+        key = f"{cycle.started.isoformat()}:{cycle.nonce}"
+        summaries = cycle_summaries(cycle.tally, cycle.channels, now, key)
+        try:
+            await self.app.store.ingest.enqueue(summaries, now)
+        except Exception as exc:  # the held items are stored; only the summary is lost
+            _log_failure(exc, "queueing %d burst summaries failed", len(summaries))
 
 
 class _Deferred:
@@ -476,13 +512,28 @@ async def process_outcome(
     stories: OpenStories,
     now: datetime,
 ) -> SourceResult:
-    """Ingest one fetch outcome inline and commit it (the demo's replay; tests)."""
+    """Ingest one fetch outcome inline and commit it, as a cycle of its own (the demo; tests)."""
+    (result,) = await process_outcomes(app, [(source, outcome)], routes, stories, now)
+    return result
+
+
+async def process_outcomes(
+    app: App,
+    outcomes: Sequence[tuple[Source, FetchOutcome]],
+    routes: Routes,
+    stories: OpenStories,
+    now: datetime,
+) -> list[SourceResult]:
+    """Ingest fetch outcomes inline, one transaction each, as one poll cycle (tests)."""
     poller = Poller(app, workers=0)
     poller._view, poller._routes, poller._view_at = stories, routes, now
-    job = _Job(source, now, asyncio.get_running_loop().create_future(), outcome)
-    work = await poller._start_prepare([job])
-    (result,) = await poller._decide_and_commit([job], work)
-    return result
+    results = []
+    for source, outcome in outcomes:
+        job = _Job(source, now, asyncio.get_running_loop().create_future(), outcome)
+        work = await poller._start_prepare([job])
+        results += await poller._decide_and_commit([job], work)
+    await poller._close_cycle(now)
+    return results
 
 
 @contextmanager

@@ -1,10 +1,11 @@
 """The fast ingest path stores exactly what the simple one does.
 
-Simple: each source fetched and ingested on its own (``process_outcome``: CPU stage inline,
-one transaction per source, the open-stories view loaded once per round, as the poller did
-before group commits and worker processes). Fast: ``Poller`` with worker processes, outcomes
-prepared and committed in groups. Same generated corpus (mixed formats), a baseline round and
-a round with new items; fetches run one at a time so both see the sources in the same order.
+Simple: each source fetched and ingested on its own (``process_outcomes``: CPU stage inline,
+one transaction per source, the open-stories view loaded once per round, one burst cycle per
+round, as the poller did before group commits and worker processes). Fast: ``Poller`` with
+worker processes, outcomes prepared and committed in groups. Same generated corpus (mixed
+formats), a baseline round and a round with new items; fetches run one at a time so both see
+the sources in the same order.
 Items (relevance, topics, engagements, story), stories and deliveries must be identical.
 """
 
@@ -22,7 +23,7 @@ from sqlalchemy import select
 
 from bot.app import App, build_app
 from bot.config import FileConfig, PollConfig, Settings, SourceConfig
-from jobs.poll import Poller, StoryWindow, load_routes, process_outcome
+from jobs.poll import Poller, StoryWindow, load_routes, process_outcomes
 from storage.tables import delivery_t, item_t, source_t, story_t
 
 START = datetime(2024, 9, 2, 12, 0, tzinfo=UTC)
@@ -47,12 +48,14 @@ async def simple_round(app: App, now: datetime) -> None:
     sources = await app.store.sources.all(enabled_only=True)
     routes = await load_routes(app)
     window = await StoryWindow.load(app, now)
+    outcomes = []
     async with app.fetcher() as fetcher:
         for source in sources:
             outcome = await fetcher.fetch(
                 source.url, etag=source.state.etag, last_modified=source.state.last_modified
             )
-            await process_outcome(app, source, outcome, routes, window, now)
+            outcomes.append((source, outcome))
+    await process_outcomes(app, outcomes, routes, window, now)
 
 
 async def fast_round(app: App, now: datetime) -> None:

@@ -11,7 +11,7 @@ import pytest
 from test_route import DESK, NOW, STORY, SUBS, TRADE, make_item
 
 from bot.domain.codec import message_from_dict
-from bot.domain.ingest import Routes, deliveries
+from bot.domain.ingest import Routes, cycle_summaries, deliveries
 from bot.domain.route import DeliveryIntent, FollowupBudget, route_item
 from storage.store import Store
 
@@ -70,7 +70,9 @@ def test_five_hundred_republished_items_give_a_burst_not_a_flood() -> None:
         burst_limit=5,
         followups=FollowupBudget(per_story=3, per_cycle=10),
     )
-    out = deliveries(intents_by_item, routes, NOW, labels=str, nonce="n")
+    out, tally = deliveries(intents_by_item, routes, labels=str)
+    assert not [d for d in out if d.kind == "burst_summary"]  # summaries end the cycle
+    out += cycle_summaries(tally, routes.channels, NOW, "cycle")
     threaded = [d for d in out if d.kind == "followup"]
     summaries = [d for d in out if d.kind == "burst_summary"]
     assert len(threaded) == 10
@@ -84,8 +86,8 @@ def test_without_a_budget_follow_ups_are_not_capped() -> None:
     item = make_item()
     intents = followups(1, STORY.key, 20)
     routes = Routes(channels=(DESK,), subscriptions=SUBS, burst_limit=5)
-    out = deliveries([(item, intents, STORY)], routes, NOW, labels=str, nonce="n")
-    assert len(out) == 20
+    out, tally = deliveries([(item, intents, STORY)], routes, labels=str)
+    assert len(out) == 20 and not tally.owes_summary()
 
 
 async def test_the_outbox_counts_recent_follow_ups_per_channel_and_story(store: Store) -> None:

@@ -41,7 +41,6 @@ def _stories_by_item(judged: list[Judged]) -> dict[str, str | None]:
         NOW,
         labels=str,
         jitter=0.0,
-        nonce="n",
     )
     assert [item.key for item, _ in batch.items] == [j.item.key for j in judged]
     return {item.key: item.story_key for item, _ in batch.items}

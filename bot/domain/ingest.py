@@ -1,7 +1,7 @@
 """Ingest decisions: one fetch outcome plus what is known becomes an :class:`IngestBatch`.
 
-Pure (no I/O; ``now``, the poll jitter and the cycle nonce are passed in). Two halves, so the
-CPU-heavy one can run in worker processes:
+Pure (no I/O; ``now``, the poll jitter and the cycle's burst tally are passed in). Two
+halves, so the CPU-heavy one can run in worker processes:
 
 - :func:`prepare` -- bytes to judged items: parse, normalise, dedupe, drop known identities,
   classify, extract engagements, story fingerprints. Depends only on its arguments and the
@@ -13,7 +13,9 @@ CPU-heavy one can run in worker processes:
 :func:`ingest` runs both. :func:`failed_batch` and :func:`not_modified_batch` cover outcomes
 with nothing to parse. The shell commits a batch in one transaction (items, stories and their
 delivery intents together: the outbox guarantee); when a commit fails it must reload the
-open-stories view, which already holds the batch's stories and alerts.
+open-stories view, which already holds the batch's stories and alerts. A poll cycle carries a
+:class:`~bot.domain.route.BurstTally` from one source's :func:`decide` to the next (the
+alert cap is per channel per cycle) and ends with :func:`cycle_summaries`.
 """
 
 from __future__ import annotations
@@ -42,13 +44,12 @@ from bot.domain.normalize import clean_text, normalize_entry
 from bot.domain.polling import next_poll_at
 from bot.domain.render import render_alert, render_burst_summary, render_updates_summary
 from bot.domain.route import (
+    BurstTally,
     DeliveryIntent,
     FollowupBudget,
     burst_summary_intent,
-    cap_burst,
-    route_item,
-    subscriptions_by_topic,
-    subscriptions_for,
+    cap_alerts,
+    route_batch,
     updates_summary_intent,
 )
 from bot.domain.stories import Fingerprint, StoryIndex, canonical_order, fingerprint
@@ -98,6 +99,7 @@ class IngestBatch:
     error: str | None = None
     warning: str | None = None
     fetched: int = 0
+    tally: BurstTally = field(default_factory=BurstTally)
 
 
 @dataclass(frozen=True)
@@ -293,11 +295,16 @@ def decide(
     *,
     labels: Callable[[str], str],
     jitter: float,
-    nonce: str,
+    tally: BurstTally | None = None,
 ) -> IngestBatch:
     """Group the prepared items into stories (updating ``stories``), route and render their
     alerts, and return the batch to commit. The first successful poll of a source is its
-    baseline: items and stories are stored, nothing is routed."""
+    baseline: items and stories are stored, nothing is routed.
+
+    ``tally`` is what the poll cycle queued and held back per channel before this source
+    (empty: the first source of the cycle); the batch's ``tally`` is the one to pass to the
+    cycle's next :func:`decide`, and to :func:`cycle_summaries` when the cycle ends. The
+    alert cap ``routes.burst_limit`` thus holds per channel per cycle, not per source."""
     baseline = not source.state.baseline_done
     batch = IngestBatch(
         source_id=source.id,
@@ -306,29 +313,29 @@ def decide(
         baseline=baseline,
         warning=prepared.warning,
         fetched=prepared.fetched,
+        tally=tally or BurstTally(),
     )
     grouped, touched, keyed = _group_batch(stories, prepared.items)
     for position, judged in enumerate(prepared.items):
         batch.items.append((keyed.get(position, judged.item), judged.identities))
-    intents_by_item: list[tuple[Item, list[DeliveryIntent], Story]] = []
-    if not baseline and touched:
-        alerted = {k: set(stories.alerted.get(k, ())) for k in touched}
-        by_topic = subscriptions_by_topic(routes.subscriptions)
-        for member, member_story, is_new_story in grouped:
-            channels_alerted = alerted[member_story.key]
-            intents = route_item(
-                member,
-                member_story,
-                is_new_story=is_new_story,
-                channels=routes.channels,
-                subscriptions=subscriptions_for(by_topic, member.topics),
-                alerted_channels=channels_alerted,
-                now=now,
-            )
-            intents_by_item.append((member, intents, touched[member_story.key]))
-            channels_alerted.update(i.channel_id for i in intents if i.kind == "alert")
     batch.stories = [(s, stories.index.story_state(k)) for k, s in touched.items()]
-    batch.deliveries = deliveries(intents_by_item, routes, now, labels=labels, nonce=nonce)
+    if not baseline and touched:
+        routed = route_batch(
+            grouped,
+            channels=routes.channels,
+            subscriptions=routes.subscriptions,
+            alerted=stories.alerted,
+            per_channel_limit=routes.burst_limit,
+            queued=batch.tally.alerts,
+            now=now,
+        )
+        capped = [
+            (member, intents, touched[story.key])
+            for (member, story, _), intents in zip(grouped, routed.intents, strict=True)
+        ]
+        batch.deliveries, batch.tally = _rendered(
+            capped, routes, batch.tally, routed.queued, routed.held, routed.held_topics, labels
+        )
     stories.note_alerts(batch)
     return batch
 
@@ -365,21 +372,49 @@ def _group_batch(
 def deliveries(
     intents_by_item: Sequence[tuple[Item, list[DeliveryIntent], Story]],
     routes: Routes,
-    now: datetime,
     *,
     labels: Callable[[str], str],
-    nonce: str,
-) -> list[PendingDelivery]:
-    """Rendered deliveries for the intents, at most ``routes.burst_limit`` alerts per channel
-    (the overflow becomes one burst summary per channel, keyed by ``now`` and ``nonce``) and
-    follow-ups within ``routes.followups`` (the rest becomes one "and N more updates").
-    An alert or follow-up is rendered once per item and shared by every channel receiving
-    it (payloads are never mutated after rendering)."""
-    flat = [(item, intent, story) for item, intents, story in intents_by_item for intent in intents]
-    kept, overflow = cap_burst([i for _, i, _ in flat], routes.burst_limit)
-    held: dict[int, int] = {}
+    tally: BurstTally | None = None,
+) -> tuple[list[PendingDelivery], BurstTally]:
+    """Rendered deliveries for the routed intents, and the cycle's updated ``tally``.
+
+    At most ``routes.burst_limit`` alerts per channel in the cycle (``tally.alerts`` counts
+    those queued by earlier sources) and follow-ups within ``routes.followups``; what is
+    held back is only counted in the tally (with the held alerts' topics), for the one
+    summary per channel that :func:`cycle_summaries` makes when the cycle ends.
+    :func:`decide` gets the same from ``route_batch``, which caps while routing."""
+    before = tally or BurstTally()
+    flat = [intent for _, intents, _ in intents_by_item for intent in intents]
+    kept, overflow, queued = cap_alerts(flat, routes.burst_limit, before.alerts)
+    kept_ids = {id(i) for i in kept}
+    topics: dict[int, set[str]] = {}
+    capped = []
+    for item, intents, story in intents_by_item:
+        for intent in intents:
+            if id(intent) not in kept_ids:
+                topics.setdefault(intent.channel_id, set()).update(item.topics)
+        capped.append((item, [i for i in intents if id(i) in kept_ids], story))
+    return _rendered(capped, routes, before, queued, overflow, topics, labels)
+
+
+def _rendered(
+    capped: Sequence[tuple[Item, list[DeliveryIntent], Story]],
+    routes: Routes,
+    before: BurstTally,
+    queued: dict[int, int],
+    held: dict[int, int],
+    held_topics: dict[int, set[str]],
+    labels: Callable[[str], str],
+) -> tuple[list[PendingDelivery], BurstTally]:
+    """Deliveries for intents the alert cap kept (follow-ups still within the budget), and
+    ``before`` plus this batch's queued alerts, held alerts (and their topics) and held
+    follow-ups. An alert or follow-up is rendered once per item and shared by every channel
+    receiving it (payloads are never mutated after rendering)."""
+    flat = [(item, intent, story) for item, intents, story in capped for intent in intents]
+    kept = [intent for _, intent, _ in flat]
+    held_updates: dict[int, int] = {}
     if routes.followups is not None:
-        kept, held = routes.followups.take(kept)
+        kept, held_updates = routes.followups.take(kept)
     kept_ids = {id(i) for i in kept}
     out: list[PendingDelivery] = []
     rendered: dict[tuple[int, int, bool], dict[str, Any]] = {}  # one render per item and kind
@@ -410,16 +445,40 @@ def deliveries(
                 thread_key=story.key,
             )
         )
-    names = {c.id: c.name for c in routes.channels}
-    overflow_topics: dict[int, set[str]] = {channel_id: set() for channel_id in overflow}
-    for item, intent, _ in flat:  # one pass, not one per overflowing channel
-        found = overflow_topics.get(intent.channel_id)
-        if found is not None:
-            found.update(item.topics)
-    for channel_id, count in overflow.items():
-        topics = sorted(overflow_topics[channel_id])
-        summary = burst_summary_intent(channel_id, f"{now.isoformat()}:{nonce}")
-        message = render_burst_summary(names.get(channel_id, ""), count, tuple(topics), now)
+    if not held and not held_updates:
+        return out, replace(before, alerts=queued)
+    topics = dict(before.held_topics)
+    for channel_id, found in held_topics.items():
+        topics[channel_id] = topics.get(channel_id, frozenset()) | found
+    return out, BurstTally(
+        alerts=queued,
+        held=_added(before.held, held),
+        held_topics=topics,
+        held_updates=_added(before.held_updates, held_updates),
+    )
+
+
+def _added(counts: Mapping[int, int], more: Mapping[int, int]) -> dict[int, int]:
+    out = dict(counts)
+    for key, count in more.items():
+        out[key] = out.get(key, 0) + count
+    return out
+
+
+def cycle_summaries(
+    tally: BurstTally, channels: Sequence[Channel], now: datetime, cycle_key: str
+) -> list[PendingDelivery]:
+    """The summaries that end a poll cycle: per channel, one burst summary of the alerts the
+    cap held back (how many, about which topics) and one "and N more updates" of the held
+    follow-ups; nothing for a channel that lost nothing. ``cycle_key`` names the cycle (its
+    start and a random nonce), so each is enqueued once per channel per cycle."""
+    names = {c.id: c.name for c in channels}
+    out: list[PendingDelivery] = []
+    order = {channel_id: n for n, channel_id in enumerate(names)}  # in the order of channels
+    for channel_id, count in sorted(tally.held.items(), key=lambda c: order.get(c[0], -1)):
+        topics = tuple(sorted(tally.held_topics.get(channel_id, ())))
+        summary = burst_summary_intent(channel_id, cycle_key)
+        message = render_burst_summary(names.get(channel_id, ""), count, topics, now)
         out.append(
             PendingDelivery(
                 channel_id=channel_id,
@@ -428,8 +487,8 @@ def deliveries(
                 payload=message_to_dict(message),
             )
         )
-    for channel_id, count in held.items():
-        summary = updates_summary_intent(channel_id, f"{now.isoformat()}:{nonce}")
+    for channel_id, count in sorted(tally.held_updates.items(), key=lambda c: order.get(c[0], -1)):
+        summary = updates_summary_intent(channel_id, cycle_key)
         message = render_updates_summary(names.get(channel_id, ""), count, now)
         out.append(
             PendingDelivery(
@@ -456,7 +515,7 @@ def ingest(
     judge: Callable[[Item, tuple[str, str] | None], Item],
     labels: Callable[[str], str],
     jitter: float,
-    nonce: str,
+    tally: BurstTally | None = None,
 ) -> IngestBatch:
     """:func:`prepare` then :func:`decide`; failures and 304s become their batches.
 
@@ -475,5 +534,5 @@ def ingest(
         now,
         labels=labels,
         jitter=jitter,
-        nonce=nonce,
+        tally=tally,
     )

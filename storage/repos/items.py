@@ -315,30 +315,19 @@ class IngestRepository:
         for batch, new in zip(batches, inserted, strict=True):
             item_ids: Mapping[str, int | None] = {i.key: i.id for i in new}
             rows.extend(
-                {
-                    "channel_id": d.channel_id,
-                    "kind": d.kind,
-                    "dedupe_key": d.dedupe_key,
-                    "story_key": d.story_key,
-                    "item_id": item_ids.get(d.item_key) if d.item_key else None,
-                    "countdown_id": d.countdown_id,
-                    "thread_key": d.thread_key,
-                    "payload": d.payload,
-                    "status": "pending",
-                    "attempts": 0,
-                    "next_attempt_at": batch.now,
-                    "created_at": batch.now,
-                }
+                _delivery_row(d, item_ids.get(d.item_key) if d.item_key else None, batch.now)
                 for d in batch.deliveries
                 if d.item_key is None or item_ids.get(d.item_key) is not None
             )
+        await _insert_deliveries(conn, rows)
+
+    async def enqueue(self, deliveries: Sequence[PendingDelivery], now: datetime) -> None:
+        """Queue deliveries of no stored item (the summaries that end a poll cycle) in one
+        transaction; a dedupe key already queued is skipped."""
+        rows = [_delivery_row(d, None, now) for d in deliveries if d.item_key is None]
         if rows:
-            await conn.execute(
-                dialect_insert(conn, delivery_t).on_conflict_do_nothing(
-                    index_elements=["dedupe_key"]
-                ),
-                rows,
-            )
+            async with self.db.connect() as conn:
+                await _insert_deliveries(conn, rows)
 
     async def alerted_channels(self, story_keys: Iterable[str]) -> dict[str, set[int]]:
         """For each story key, the channels that already have an alert for it (any status)."""
@@ -356,6 +345,31 @@ class IngestRepository:
                 for key, channel_id in result.all():
                     out[key].add(channel_id)
         return out
+
+
+def _delivery_row(d: PendingDelivery, item_id: int | None, now: datetime) -> dict[str, Any]:
+    return {
+        "channel_id": d.channel_id,
+        "kind": d.kind,
+        "dedupe_key": d.dedupe_key,
+        "story_key": d.story_key,
+        "item_id": item_id,
+        "countdown_id": d.countdown_id,
+        "thread_key": d.thread_key,
+        "payload": d.payload,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+async def _insert_deliveries(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(
+            dialect_insert(conn, delivery_t).on_conflict_do_nothing(index_elements=["dedupe_key"]),
+            rows,
+        )
 
 
 # --------------------------------------------------------------------------- read path
