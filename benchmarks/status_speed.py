@@ -166,9 +166,9 @@ async def main(n: int, runs: int, url: str | None) -> None:
         began = time.perf_counter()
         await seed(store, n, list(taxonomy.topic_ids))
         print(f"seeded {await store.items.count()} items in {time.perf_counter() - began:.1f} s")
-        await status_message(app, None, NOW)  # warm up caches and connections
-        board = await timed(runs, lambda: status_message(app, None, NOW))
-        detail = await timed(runs, lambda: status_message(app, "diplomacy", NOW))
+        await status_message(app.query_ports(), None, NOW)  # warm up caches and connections
+        board = await timed(runs, lambda: status_message(app.query_ports(), None, NOW))
+        detail = await timed(runs, lambda: status_message(app.query_ports(), "diplomacy", NOW))
         print(summary("status board", board))
         print(summary("status diplomacy", detail))
         await store.close()

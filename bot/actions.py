@@ -357,7 +357,9 @@ async def _countdown_remove(app: App, cmd: c.CountdownRemove, ctx: CommandContex
 
 async def _countdown_confirm(app: App, cmd: c.CountdownConfirm, ctx: CommandContext) -> Message:
     now = app.now()
-    countdown, applied = await confirm_change(app, cmd.id, now, ctx.user_id or None)
+    countdown, applied = await confirm_change(
+        app.countdown_ports(), cmd.id, now, ctx.user_id or None
+    )
     return render_ok(confirmed_text(countdown, applied, cmd.id, now))
 
 
@@ -374,7 +376,9 @@ def confirmed_text(countdown: Countdown, applied: bool, change_id: int, now: dat
 
 
 async def _countdown_dismiss(app: App, cmd: c.CountdownDismiss, ctx: CommandContext) -> Message:
-    countdown, dismissed = await dismiss_change(app, cmd.id, app.now(), ctx.user_id or None)
+    countdown, dismissed = await dismiss_change(
+        app.countdown_ports(), cmd.id, app.now(), ctx.user_id or None
+    )
     return render_ok(dismissed_text(countdown, dismissed, cmd.id))
 
 
@@ -390,7 +394,7 @@ def dismissed_text(countdown: Countdown, dismissed: bool, change_id: int) -> str
 
 async def _digest_now(app: App, cmd: c.DigestNow, ctx: CommandContext) -> Message:
     channel = await ensure_channel(app, ctx)
-    if await queue_digest(app, channel, app.now()):
+    if await queue_digest(app.query_ports(), channel, app.now()):
         return render_ok(f"A digest for {_plain_where(channel, ctx)} is on its way.")
     return render_ok("A digest is already on its way.")
 

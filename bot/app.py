@@ -13,7 +13,7 @@ import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import IO, TYPE_CHECKING
 
 from bot.config import CountdownConfig, Settings
@@ -23,7 +23,9 @@ from bot.domain.quota import SourceAddQuota
 from bot.domain.schedule import local_today
 from bot.domain.taxonomy import Taxonomy
 from bot.metrics import Metrics
-from jobs.queries import Queries
+from jobs.countdown import CountdownPorts
+from jobs.digest import DigestPorts
+from jobs.queries import Queries, QueryPorts
 from jobs.retention import RetentionPorts
 from storage.repos.insights import InsightRepository
 from storage.store import Store
@@ -59,15 +61,53 @@ class App:
     def retention_ports(self) -> RetentionPorts:
         """The stores retention prunes, and the configured window."""
         return RetentionPorts(
-            pruning=InsightRepository(self.store.db),
+            pruning=self.insights(),
             request_keys=self.store.guards,
             retention_days=self.settings.file.retention_days,
+        )
+
+    def insights(self) -> InsightRepository:
+        return InsightRepository(self.store.db)
+
+    def query_ports(self) -> QueryPorts:
+        """The stores the query layer reads (and enqueues digests into), and its settings."""
+        file = self.settings.file
+        return QueryPorts(
+            channels=self.store.channels,
+            countdowns=self.store.countdowns,
+            stories=self.store.stories,
+            items=self.store.items,
+            deliveries=self.store.deliveries,
+            insights=self.insights(),
+            taxonomy=self.taxonomy,
+            timezone=file.timezone,
+            milestones=tuple(file.milestones),
+            digest_top=file.digest_top,
+        )
+
+    def countdown_ports(self) -> CountdownPorts:
+        """The stores the countdown jobs (milestones, proposals, changes) use."""
+        return CountdownPorts(
+            channels=self.store.channels,
+            countdowns=self.store.countdowns,
+            deliveries=self.store.deliveries,
+            insights=self.insights(),
+        )
+
+    def digest_ports(self) -> DigestPorts:
+        """The query layer, channels, chart-upload markers and notifiers of the digest job."""
+        return DigestPorts(
+            queries=self.query_ports(),
+            channels=self.store.channels,
+            guards=self.store.guards,
+            notifiers=self.notifiers,
+            digest_grace=timedelta(seconds=self.settings.file.digest_grace),
         )
 
     @property
     def queries(self) -> Queries:
         """The query layer bound to this app (chat code reads through it)."""
-        return Queries(self)
+        return Queries(self.query_ports())
 
     def fetcher(self) -> Fetcher:
         """A new fetcher configured from settings (use as ``async with app.fetcher() as f``)."""

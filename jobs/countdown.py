@@ -27,20 +27,25 @@ import logging
 import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.domain.codec import message_to_dict
 from bot.domain.digest import countdown_line
 from bot.domain.errors import CommandError
-from bot.domain.models import Channel, Countdown, Engagement, EventDate, Item, Subscription
+from bot.domain.models import (
+    Channel,
+    Countdown,
+    CountdownChange,
+    Engagement,
+    EventDate,
+    Item,
+    Proposal,
+    Subscription,
+)
+from bot.domain.ports import ChannelReader, CountdownStore, InsightStore, OutboxWriter
 from bot.domain.render import render_change_proposal, render_countdown, render_proposal
 from bot.domain.schedule import countdown_phrase, due_milestones, is_past, local_today
 from bot.domain.views import ChangeView, ProposalView
-from jobs.queries import insight_repo
-
-if TYPE_CHECKING:
-    from bot.app import App
-    from storage.repos.countdowns import CountdownChange, Proposal
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +59,17 @@ DATE_CHANGES = frozenset({"confirmed", "moved", "narrowed"})
 CHANGE_USAGE = "countdown confirm ID | countdown dismiss ID"
 
 
+@dataclass(frozen=True)
+class CountdownPorts:
+    """What the countdown jobs read and write, as the composition root wires it
+    (``App.countdown_ports``)."""
+
+    channels: ChannelReader
+    countdowns: CountdownStore
+    deliveries: OutboxWriter
+    insights: InsightStore
+
+
 def thread_key(countdown_id: int) -> str:
     return f"countdown:{countdown_id}"
 
@@ -64,23 +80,23 @@ def normalize_label(label: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-async def countdown_channels(app: App) -> list[Channel]:
+async def countdown_channels(ports: CountdownPorts) -> list[Channel]:
     """Channels with at least one subscription that are not paused."""
-    subscribed = {s.channel_id for s in await app.store.channels.subscriptions()}
-    return [c for c in await app.store.channels.all() if c.id in subscribed and not c.paused_reason]
+    subscribed = {s.channel_id for s in await ports.channels.subscriptions()}
+    return [c for c in await ports.channels.all() if c.id in subscribed and not c.paused_reason]
 
 
 # --------------------------------------------------------------------------- milestones
 
 
-async def run_countdowns(app: App, now: datetime) -> int:
+async def run_countdowns(ports: CountdownPorts, now: datetime) -> int:
     """Enqueue due milestone posts and past-event notices; returns how many were enqueued."""
-    channels = await countdown_channels(app)
-    repo = insight_repo(app)
+    channels = await countdown_channels(ports)
+    repo = ports.insights
     queued = 0
-    for cd in await app.store.countdowns.all():
+    for cd in await ports.countdowns.all():
         if is_past(cd, now):
-            queued += await _retire(app, cd, channels, now)
+            queued += await _retire(ports, cd, channels, now)
             continue
         fired_keys = await repo.dedupe_keys(f"countdown:{cd.id}:")
         for channel in channels:
@@ -92,19 +108,19 @@ async def run_countdowns(app: App, now: datetime) -> int:
             }
             for milestone in due_milestones(cd, now, fired):
                 queued += await _enqueue_countdown(
-                    app, channel, cd, now, f"{prefix}{milestone}", kind="countdown"
+                    ports, channel, cd, now, f"{prefix}{milestone}", kind="countdown"
                 )
     return queued
 
 
 async def _enqueue_countdown(
-    app: App, channel: Channel, cd: Countdown, now: datetime, key: str, *, kind: str
+    ports: CountdownPorts, channel: Channel, cd: Countdown, now: datetime, key: str, *, kind: str
 ) -> int:
     line = countdown_line(cd, now)
     if cd.status in ("cancelled", "past") and cd.note:
         line = replace(line, phrase="cancelled" if cd.status == "cancelled" else "took place")
     message = render_countdown(line)
-    added = await app.store.deliveries.enqueue(
+    added = await ports.deliveries.enqueue(
         channel_id=channel.id,
         kind=kind,
         dedupe_key=key,
@@ -116,13 +132,15 @@ async def _enqueue_countdown(
     return int(added)
 
 
-async def _retire(app: App, cd: Countdown, channels: list[Channel], now: datetime) -> int:
+async def _retire(
+    ports: CountdownPorts, cd: Countdown, channels: list[Channel], now: datetime
+) -> int:
     queued = 0
     if (local_today(now, cd.timezone) - cd.end).days <= PAST_NOTICE_DAYS:
         for channel in channels:
             key = f"countdown:{cd.id}:{channel.id}:past"
-            queued += await _enqueue_countdown(app, channel, cd, now, key, kind="countdown")
-    await app.store.countdowns.update(cd.id, status="past")
+            queued += await _enqueue_countdown(ports, channel, cd, now, key, kind="countdown")
+    await ports.countdowns.update(cd.id, status="past")
     log.info("countdown %s (%s) retired", cd.id, cd.name)
     return queued
 
@@ -236,17 +254,17 @@ def _same_event(known: list[Proposal], label: str, start: date) -> bool:
     )
 
 
-async def propose_events(app: App, items: list[Item], now: datetime) -> int:
+async def propose_events(ports: CountdownPorts, items: list[Item], now: datetime) -> int:
     """Offer dated engagements of new relevant items as countdowns, and apply news about
     events already tracked. Returns proposals recorded plus countdowns updated."""
     candidates = [i for i in items if i.relevant and i.engagements]
     if not candidates:
         return 0
-    store, today = app.store, now.date()
-    tracked = {normalize_label(c.name): c for c in await store.countdowns.all()}
-    known = await store.countdowns.proposals(status=None)
-    subs = await store.channels.subscriptions()
-    channels = {c.id: c for c in await store.channels.all() if not c.paused_reason}
+    today = now.date()
+    tracked = {normalize_label(c.name): c for c in await ports.countdowns.all()}
+    known = await ports.countdowns.proposals(status=None)
+    subs = await ports.channels.subscriptions()
+    channels = {c.id: c for c in await ports.channels.all() if not c.paused_reason}
     done = 0
     for item in candidates:
         for engagement in item.engagements:
@@ -256,11 +274,11 @@ async def propose_events(app: App, items: list[Item], now: datetime) -> int:
             cd = tracked.get(normalize_label(label))
             if cd is not None:
                 if cd.follow_news:
-                    updated = await _apply_news(app, cd, engagement, item, now)
+                    updated = await _apply_news(ports, cd, engagement, item, now)
                     if updated is not None:
                         tracked[normalize_label(label)] = updated
                         done += 1
-                elif await _propose_change(app, cd, engagement, item, now):
+                elif await _propose_change(ports, cd, engagement, item, now):
                     done += 1
                 continue
             when = best_date(engagement, today)
@@ -268,7 +286,7 @@ async def propose_events(app: App, items: list[Item], now: datetime) -> int:
                 continue
             if _same_event(known, label, when.start):
                 continue
-            proposal = await store.countdowns.propose(
+            proposal = await ports.countdowns.propose(
                 label=label,
                 kind=engagement.kind,
                 start=when.start,
@@ -292,7 +310,7 @@ async def propose_events(app: App, items: list[Item], now: datetime) -> int:
             for channel_id in sorted(_subscribed(subs, item.topics, now)):
                 if channel_id not in channels:
                     continue
-                await store.deliveries.enqueue(
+                await ports.deliveries.enqueue(
                     channel_id=channel_id,
                     kind="proposal",
                     dedupe_key=f"proposal:{proposal.id}:{channel_id}",
@@ -305,7 +323,7 @@ async def propose_events(app: App, items: list[Item], now: datetime) -> int:
 
 
 async def _apply_news(
-    app: App, cd: Countdown, engagement: Engagement, item: Item, now: datetime
+    ports: CountdownPorts, cd: Countdown, engagement: Engagement, item: Item, now: datetime
 ) -> Countdown | None:
     """Update a countdown that follows the news and post the change into its thread."""
     if cd.status != "active":
@@ -313,22 +331,22 @@ async def _apply_news(
     change = detect_change(cd, engagement, now.date(), item.source_name)
     if change is None:
         return None
-    updated = await _apply(app, cd, change, now)
+    updated = await _apply(ports, cd, change, now)
     log.info("countdown %s (%s) %s by news item %s", cd.id, cd.name, change.what, item.id)
     return updated
 
 
-async def _apply(app: App, cd: Countdown, change: Change, now: datetime) -> Countdown:
+async def _apply(ports: CountdownPorts, cd: Countdown, change: Change, now: datetime) -> Countdown:
     """Write ``change`` to the countdown and announce it (once) in every countdown channel."""
-    await app.store.countdowns.update(cd.id, **change.values)
+    await ports.countdowns.update(cd.id, **change.values)
     updated = replace(cd, **change.values)
     shown = replace(updated, note=change.note)
-    for channel in await countdown_channels(app):
+    for channel in await countdown_channels(ports):
         key = (
             f"countdown-update:{cd.id}:{channel.id}:{change.what}:"
             f"{updated.start.isoformat()}:{updated.end.isoformat()}"
         )
-        await _enqueue_countdown(app, channel, shown, now, key, kind="followup")
+        await _enqueue_countdown(ports, channel, shown, now, key, kind="followup")
     return updated
 
 
@@ -370,7 +388,7 @@ def change_view(record: CountdownChange, cd: Countdown) -> ChangeView:
 
 
 async def _propose_change(
-    app: App, cd: Countdown, engagement: Engagement, item: Item, now: datetime
+    ports: CountdownPorts, cd: Countdown, engagement: Engagement, item: Item, now: datetime
 ) -> bool:
     """Offer a change to a countdown a person owns, in its thread; True when newly proposed."""
     if cd.status != "active":
@@ -379,7 +397,7 @@ async def _propose_change(
     if change is None:
         return False
     start, end, tentative = _change_record(cd, change)
-    record = await app.store.countdowns.propose_change(
+    record = await ports.countdowns.propose_change(
         countdown_id=cd.id,
         what=change.what,
         start=start,
@@ -394,9 +412,9 @@ async def _propose_change(
     if record is None:
         return False  # proposed before: pending, confirmed or dismissed
     payload = message_to_dict(render_change_proposal(change_view(record, cd)))
-    for channel in await countdown_channels(app):
-        await _ensure_thread(app, channel, cd, now)
-        await app.store.deliveries.enqueue(
+    for channel in await countdown_channels(ports):
+        await _ensure_thread(ports, channel, cd, now)
+        await ports.deliveries.enqueue(
             channel_id=channel.id,
             kind="followup",
             dedupe_key=f"countdown-change:{record.id}:{channel.id}",
@@ -410,30 +428,31 @@ async def _propose_change(
     return True
 
 
-async def _ensure_thread(app: App, channel: Channel, cd: Countdown, now: datetime) -> None:
+async def _ensure_thread(
+    ports: CountdownPorts, channel: Channel, cd: Countdown, now: datetime
+) -> None:
     """Post the countdown itself first when it has no message in ``channel`` to reply under."""
-    state, _ = await app.store.deliveries.thread_parent(channel.id, thread_key(cd.id))
+    state, _ = await ports.deliveries.thread_parent(channel.id, thread_key(cd.id))
     if state == "none":
         key = f"countdown:{cd.id}:{channel.id}:thread"
-        await _enqueue_countdown(app, channel, cd, now, key, kind="countdown")
+        await _enqueue_countdown(ports, channel, cd, now, key, kind="countdown")
 
 
-async def _pending(app: App, change_id: int) -> tuple[CountdownChange, Countdown]:
-    store = app.store
-    record = await store.countdowns.change(change_id)
-    cd = await store.countdowns.get(record.countdown_id) if record else None
+async def _pending(ports: CountdownPorts, change_id: int) -> tuple[CountdownChange, Countdown]:
+    record = await ports.countdowns.change(change_id)
+    cd = await ports.countdowns.get(record.countdown_id) if record else None
     if record is None or cd is None:
         raise CommandError(f"There is no proposed change #{change_id}.", CHANGE_USAGE)
     return record, cd
 
 
 async def confirm_change(
-    app: App, change_id: int, now: datetime, user: str | None = None
+    ports: CountdownPorts, change_id: int, now: datetime, user: str | None = None
 ) -> tuple[Countdown, bool]:
     """Apply a proposed change. Idempotent: only the first confirmation writes (a second
     click or a replayed request returns the countdown and False). CommandError when the
     change was dismissed or superseded, or its countdown is gone or no longer active."""
-    record, cd = await _pending(app, change_id)
+    record, cd = await _pending(ports, change_id)
     if record.status == "applied":
         return cd, False
     if record.status != "proposed":
@@ -445,17 +464,19 @@ async def confirm_change(
             f"Countdown #{cd.id} ({cd.name}) is {cd.status}; the change no longer applies.",
             CHANGE_USAGE,
         )
-    if not await app.store.countdowns.decide_change(change_id, "applied", now=now, by=user):
-        return await _after_race(app, change_id, cd)
-    updated = await _apply(app, cd, change_of(record), now)
-    await app.store.countdowns.supersede_changes(cd.id, now=now)
+    if not await ports.countdowns.decide_change(change_id, "applied", now=now, by=user):
+        return await _after_race(ports, change_id, cd)
+    updated = await _apply(ports, cd, change_of(record), now)
+    await ports.countdowns.supersede_changes(cd.id, now=now)
     log.info("countdown %s (%s) %s: change #%s confirmed", cd.id, cd.name, record.what, change_id)
     return updated, True
 
 
-async def _after_race(app: App, change_id: int, cd: Countdown) -> tuple[Countdown, bool]:
+async def _after_race(
+    ports: CountdownPorts, change_id: int, cd: Countdown
+) -> tuple[Countdown, bool]:
     """Another confirmation or dismissal won between our read and our write."""
-    record, current = await _pending(app, change_id)
+    record, current = await _pending(ports, change_id)
     if record.status == "applied":
         return current, False
     raise CommandError(
@@ -464,11 +485,11 @@ async def _after_race(app: App, change_id: int, cd: Countdown) -> tuple[Countdow
 
 
 async def dismiss_change(
-    app: App, change_id: int, now: datetime, user: str | None = None
+    ports: CountdownPorts, change_id: int, now: datetime, user: str | None = None
 ) -> tuple[Countdown, bool]:
     """Discard a proposed change (it is never proposed again). Idempotent: dismissing it
     again returns False; dismissing a change already applied is a CommandError."""
-    record, cd = await _pending(app, change_id)
+    record, cd = await _pending(ports, change_id)
     if record.status == "applied":
         raise CommandError(
             f"Proposed change #{change_id} was already confirmed; it cannot be dismissed.",
@@ -476,17 +497,17 @@ async def dismiss_change(
         )
     if record.status != "proposed":
         return cd, False
-    dismissed = await app.store.countdowns.decide_change(change_id, "dismissed", now=now, by=user)
+    dismissed = await ports.countdowns.decide_change(change_id, "dismissed", now=now, by=user)
     if dismissed:
         log.info("countdown %s (%s): change #%s dismissed", cd.id, cd.name, change_id)
     return cd, dismissed
 
 
-async def pending_changes(app: App) -> list[ChangeView]:
+async def pending_changes(countdowns: CountdownStore) -> list[ChangeView]:
     """Proposed changes waiting for a decision, for active countdowns, oldest first."""
-    active = {cd.id: cd for cd in await app.store.countdowns.all()}
+    active = {cd.id: cd for cd in await countdowns.all()}
     return [
         change_view(record, active[record.countdown_id])
-        for record in await app.store.countdowns.changes()
+        for record in await countdowns.changes()
         if record.countdown_id in active
     ]

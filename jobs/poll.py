@@ -394,7 +394,7 @@ class Poller:
         relevant = [i for i in new if i.relevant]
         if relevant and not batch.baseline:
             try:
-                await propose_events(self.app, relevant, job.now)
+                await propose_events(self.app.countdown_ports(), relevant, job.now)
             except Exception:
                 log.exception("proposing events from source %s failed", job.source.id)
         return self._count(job.source, batch, new)

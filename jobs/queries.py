@@ -12,7 +12,6 @@ import base64
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from bot.domain import platforms
 from bot.domain.codec import message_to_dict
@@ -27,6 +26,14 @@ from bot.domain.digest import (
 )
 from bot.domain.errors import CommandError, ConfigError
 from bot.domain.models import Channel, Context, Countdown, Item, Message, Story, Text
+from bot.domain.ports import (
+    ChannelReader,
+    CountdownStore,
+    InsightStore,
+    ItemSearch,
+    OutboxWriter,
+    StoryReader,
+)
 from bot.domain.render import (
     render_countdown_list,
     render_digest,
@@ -42,11 +49,8 @@ from bot.domain.status import (
     last_engagement,
     latest_outlet,
 )
+from bot.domain.taxonomy import Taxonomy
 from bot.domain.views import CountdownLine
-from storage.repos.insights import InsightRepository
-
-if TYPE_CHECKING:
-    from bot.app import App
 
 log = logging.getLogger(__name__)
 
@@ -62,29 +66,44 @@ TEAMS_CHART_LIMIT = 12_000
 SEARCH_LIMIT = 25
 
 
-def insight_repo(app: App) -> InsightRepository:
-    return InsightRepository(app.store.db)
+@dataclass(frozen=True)
+class QueryPorts:
+    """What the query layer reads and writes, as the composition root wires it
+    (``App.query_ports``), and the settings it renders with."""
+
+    channels: ChannelReader
+    countdowns: CountdownStore
+    stories: StoryReader
+    items: ItemSearch
+    deliveries: OutboxWriter
+    insights: InsightStore
+    taxonomy: Taxonomy
+    timezone: str = "UTC"  # of countdowns tracked from proposals
+    milestones: tuple[int, ...] = (30, 14, 7, 3, 1, 0)  # of countdowns tracked from proposals
+    digest_top: int = 5
 
 
-def topic_labels(app: App) -> dict[str, str]:
+def topic_labels(ports: QueryPorts) -> dict[str, str]:
     """Topic id -> label, in taxonomy order."""
-    return {topic.id: topic.label for topic in app.taxonomy.topics}
+    return {topic.id: topic.label for topic in ports.taxonomy.topics}
 
 
-def resolve_topic(app: App, name: str, usage: str) -> str:
+def resolve_topic(ports: QueryPorts, name: str, usage: str) -> str:
     """The topic id for an id, label or alias; ``CommandError`` (with a suggestion) if none."""
-    found = app.taxonomy.resolve_topic(name)
+    found = ports.taxonomy.resolve_topic(name)
     if found is not None:
         return found
-    suggestion = app.taxonomy.suggest_topic(name)
+    suggestion = ports.taxonomy.suggest_topic(name)
     hint = f" (did you mean {suggestion}?)" if suggestion else " (try `topics`)"
     raise CommandError(f"unknown topic '{name}'{hint}", usage=usage)
 
 
-async def channel_topics(app: App, channel: Channel, modes: tuple[str, ...] = ()) -> list[str]:
+async def channel_topics(
+    channels: ChannelReader, channel: Channel, modes: tuple[str, ...] = ()
+) -> list[str]:
     """Topics a channel follows (``"*"`` = all): its subscriptions of ``modes`` if it has any,
     else all its subscriptions, else every topic."""
-    subs = await app.store.channels.subscriptions([channel.id])
+    subs = await channels.subscriptions([channel.id])
     chosen = [s for s in subs if s.mode in modes] if modes else []
     return [s.topic for s in (chosen or subs)] or ["*"]
 
@@ -102,55 +121,59 @@ def _cron_of(channel: Channel) -> CronSpec | None:
 # --------------------------------------------------------------------------- countdowns
 
 
-async def countdown_lines(app: App, now: datetime) -> tuple[CountdownLine, ...]:
+async def countdown_lines(ports: QueryPorts, now: datetime) -> tuple[CountdownLine, ...]:
     """Active countdowns not over yet, soonest first, with their phrases as of ``now``."""
-    return upcoming_lines(await app.store.countdowns.all(), now)
+    return upcoming_lines(await ports.countdowns.all(), now)
 
 
-async def past_lines(app: App, now: datetime) -> tuple[CountdownLine, ...]:
+async def past_lines(ports: QueryPorts, now: datetime) -> tuple[CountdownLine, ...]:
     """Countdowns that are over as of ``now`` (retired or not yet), most recent first; they
     are kept until removed."""
-    past = await app.store.countdowns.all(status="past")
-    past += [c for c in await app.store.countdowns.all() if is_past(c, now)]
+    past = await ports.countdowns.all(status="past")
+    past += [c for c in await ports.countdowns.all() if is_past(c, now)]
     past.sort(key=lambda c: (c.end, c.id), reverse=True)
     return tuple(countdown_line(c, now) for c in past)
 
 
-async def countdown_list_message(app: App, now: datetime) -> Message:
+async def countdown_list_message(ports: QueryPorts, now: datetime) -> Message:
     """Upcoming countdowns, the changes the news proposes for them, and past ones."""
     from jobs.countdown import pending_changes
 
     return render_countdown_list(
-        await countdown_lines(app, now), await pending_changes(app), await past_lines(app, now)
+        await countdown_lines(ports, now),
+        await pending_changes(ports.countdowns),
+        await past_lines(ports, now),
     )
 
 
-async def track_proposal(app: App, proposal_id: int, now: datetime, user: str | None) -> Countdown:
+async def track_proposal(
+    ports: QueryPorts, proposal_id: int, now: datetime, user: str | None
+) -> Countdown:
     """Turn a proposal into a countdown and mark it tracked. Idempotent: tracking it again
     (a second click, a replayed request) returns the same countdown."""
-    store = app.store
-    proposal = await store.countdowns.proposal(proposal_id)
+    countdowns = ports.countdowns
+    proposal = await countdowns.proposal(proposal_id)
     if proposal is None:
         raise CommandError(f"no detected event #{proposal_id}", usage="countdown")
     if proposal.countdown_id is not None:
-        existing = await store.countdowns.get(proposal.countdown_id)
+        existing = await countdowns.get(proposal.countdown_id)
         if existing is not None:
             return existing
-    countdown = await store.countdowns.by_name(proposal.label)
+    countdown = await countdowns.by_name(proposal.label)
     if countdown is None:
-        countdown = await store.countdowns.add(
+        countdown = await countdowns.add(
             name=proposal.label,
             start=proposal.start,
             end=proposal.end,
             tentative=proposal.certainty != "exact" or proposal.start != proposal.end,
             now=now,
-            timezone=app.settings.file.timezone,
-            milestones=tuple(app.settings.file.milestones),
+            timezone=ports.timezone,
+            milestones=ports.milestones,
             origin="proposal",
             created_by=user,
             follow_news=True,
         )
-    await store.countdowns.mark_tracked(proposal_id, countdown.id)
+    await countdowns.mark_tracked(proposal_id, countdown.id)
     return countdown
 
 
@@ -177,9 +200,8 @@ def _story_of_item(item: Item) -> Story:
     )
 
 
-async def _engagement_items(app: App, topics: list[str], now: datetime) -> list[Item]:
+async def _engagement_items(repo: InsightStore, topics: list[str], now: datetime) -> list[Item]:
     """Newest items reporting direct engagements: overall, then per topic still missing."""
-    repo = insight_repo(app)
     found = await repo.engagement_items(now - ENGAGEMENT_LOOKBACK, now, limit=OVERALL_ENGAGEMENTS)
     for topic in topics:
         if last_engagement(found, topic) is None:
@@ -189,17 +211,17 @@ async def _engagement_items(app: App, topics: list[str], now: datetime) -> list[
     return found
 
 
-async def status_board(app: App, now: datetime) -> Message:
-    repo = insight_repo(app)
-    labels = topic_labels(app)
+async def status_board(ports: QueryPorts, now: datetime) -> Message:
+    repo = ports.insights
+    labels = topic_labels(ports)
     topics = list(labels)
     # Independent reads, run side by side (each on its own pooled connection).
     latest, counts, engagement_items = await asyncio.gather(
         repo.latest_per_topic(topics, now),
         repo.story_counts(topics, now - 2 * WEEK, now - WEEK, now),
-        _engagement_items(app, topics, now),
+        _engagement_items(repo, topics, now),
     )
-    stories = await app.store.stories.many(i.story_key for i in latest.values() if i.story_key)
+    stories = await ports.stories.many(i.story_key for i in latest.values() if i.story_key)
     activity = {}
     for topic in topics:
         item = latest.get(topic)
@@ -223,10 +245,10 @@ async def status_board(app: App, now: datetime) -> Message:
     return render_status(view)
 
 
-async def status_detail(app: App, topic: str, now: datetime) -> Message:
-    repo = insight_repo(app)
+async def status_detail(ports: QueryPorts, topic: str, now: datetime) -> Message:
+    repo = ports.insights
     keys = await repo.recent_story_keys(topic, now, 5)
-    found = await app.store.stories.many(keys)
+    found = await ports.stories.many(keys)
     stories = [found[k] for k in keys if k in found]
     engaged = await repo.engagement_items(now - ENGAGEMENT_LOOKBACK, now, topic=topic, limit=50)
     seen = last_engagement(engaged, topic)
@@ -234,33 +256,33 @@ async def status_detail(app: App, topic: str, now: datetime) -> Message:
     story_items = await repo.items_of_stories(first + keys)
     view = build_status_detail(
         topic=topic,
-        label=app.taxonomy.label(topic),
+        label=ports.taxonomy.label(topic),
         stories=stories,
-        countdowns=upcoming_lines(await app.store.countdowns.all(), now),
+        countdowns=upcoming_lines(await ports.countdowns.all(), now),
         engagement_items=engaged,
         story_items=story_items,
     )
     return render_status_detail(view)
 
 
-async def status_message(app: App, topic: str | None, now: datetime) -> Message:
+async def status_message(ports: QueryPorts, topic: str | None, now: datetime) -> Message:
     """The status board, or with ``topic`` (id, label or alias) that topic's detail."""
     if topic is None or not topic.strip():
-        return await status_board(app, now)
-    return await status_detail(app, resolve_topic(app, topic, "status [TOPIC]"), now)
+        return await status_board(ports, now)
+    return await status_detail(ports, resolve_topic(ports, topic, "status [TOPIC]"), now)
 
 
 # --------------------------------------------------------------------------- digests
 
 
-async def weekly_chart(app: App, channel: Channel, end: datetime) -> bytes:
+async def weekly_chart(ports: QueryPorts, channel: Channel, end: datetime) -> bytes:
     """PNG of the channel's stories per issue over the ``CHART_WEEKS`` weeks before ``end``."""
-    rows = await insight_repo(app).story_topics_between(end - CHART_WEEKS * WEEK, end)
+    rows = await ports.insights.story_topics_between(end - CHART_WEEKS * WEEK, end)
     series, starts = weekly_series(
         rows,
         end=end,
-        topics=await channel_topics(app, channel, ("digest", "both")),
-        labels=topic_labels(app),
+        topics=await channel_topics(ports.channels, channel, ("digest", "both")),
+        labels=topic_labels(ports),
         weeks=CHART_WEEKS,
     )
     return chart_png(series, starts)
@@ -271,7 +293,7 @@ def chart_data_uri(png: bytes) -> str:
 
 
 async def digest_message(
-    app: App,
+    ports: QueryPorts,
     channel: Channel,
     now: datetime,
     since: timedelta | None = None,
@@ -289,12 +311,12 @@ async def digest_message(
     start, end, weekly = digest_period(
         spec, channel.timezone, end, since=since, at_slot=slot is not None
     )
-    topics = await channel_topics(app, channel, ("digest", "both"))
-    stories = await app.store.stories.between(start, end)
-    previous = await app.store.stories.between(start - (end - start), start)
+    topics = await channel_topics(ports.channels, channel, ("digest", "both"))
+    stories = await ports.stories.between(start, end)
+    previous = await ports.stories.between(start - (end - start), start)
     chart_url, note = None, None
     if chart and weekly and platforms.get(channel.platform).inline_charts:
-        uri = chart_data_uri(await weekly_chart(app, channel, end))
+        uri = chart_data_uri(await weekly_chart(ports, channel, end))
         if len(uri) <= TEAMS_CHART_LIMIT:
             chart_url = uri
         else:
@@ -307,9 +329,9 @@ async def digest_message(
         stories=stories,
         previous_stories=previous,
         topics=topics,
-        labels=topic_labels(app),
-        countdowns=upcoming_lines(await app.store.countdowns.all(), end, DIGEST_COUNTDOWNS),
-        top=app.settings.file.digest_top,
+        labels=topic_labels(ports),
+        countdowns=upcoming_lines(await ports.countdowns.all(), end, DIGEST_COUNTDOWNS),
+        top=ports.digest_top,
         weekly=weekly,
         chart_url=chart_url,
     )
@@ -326,14 +348,14 @@ def digest_key(channel: Channel, now: datetime, slot: datetime | None) -> str:
 
 
 async def queue_digest(
-    app: App, channel: Channel, now: datetime, slot: datetime | None = None
+    ports: QueryPorts, channel: Channel, now: datetime, slot: datetime | None = None
 ) -> bool:
     """Enqueue the digest of ``slot`` (or an on-demand one); False if already enqueued."""
     key = digest_key(channel, now, slot)
-    if await app.store.deliveries.exists(key):
+    if await ports.deliveries.exists(key):
         return False
-    message = await digest_message(app, channel, now, slot=slot, chart=True)
-    return await app.store.deliveries.enqueue(
+    message = await digest_message(ports, channel, now, slot=slot, chart=True)
+    return await ports.deliveries.enqueue(
         channel_id=channel.id,
         kind="digest",
         dedupe_key=key,
@@ -345,11 +367,13 @@ async def queue_digest(
 # --------------------------------------------------------------------------- search
 
 
-async def search_message(app: App, words: str, topic: str | None, now: datetime) -> Message:
+async def search_message(
+    ports: QueryPorts, words: str, topic: str | None, now: datetime
+) -> Message:
     """Stored relevant items matching all ``words`` (newest first), one line per story."""
-    topic_id = resolve_topic(app, topic, "search WORDS") if topic else None
-    items = await app.store.items.search(words, topic=topic_id, limit=SEARCH_LIMIT * 2)
-    stories = await app.store.stories.many(i.story_key for i in items if i.story_key)
+    topic_id = resolve_topic(ports, topic, "search WORDS") if topic else None
+    items = await ports.items.search(words, topic=topic_id, limit=SEARCH_LIMIT * 2)
+    stories = await ports.stories.many(i.story_key for i in items if i.story_key)
     results: list[Story | Item] = []
     seen: set[str] = set()
     for item in items:
@@ -367,31 +391,31 @@ async def search_message(app: App, words: str, topic: str | None, now: datetime)
 
 @dataclass(frozen=True)
 class Queries:
-    """The functions above bound to one ``App``: what the composition root hands to chat code,
-    so that chat surfaces render and send without importing jobs or storage."""
+    """The functions above bound to one set of ports: what the composition root hands to chat
+    code, so that chat surfaces render and send without importing jobs or storage."""
 
-    app: App
+    ports: QueryPorts
 
     async def status(self, topic: str | None, now: datetime) -> Message:
-        return await status_message(self.app, topic, now)
+        return await status_message(self.ports, topic, now)
 
     async def countdown_list(self, now: datetime) -> Message:
-        return await countdown_list_message(self.app, now)
+        return await countdown_list_message(self.ports, now)
 
     async def search(self, words: str, topic: str | None, now: datetime) -> Message:
-        return await search_message(self.app, words, topic, now)
+        return await search_message(self.ports, words, topic, now)
 
     async def track_proposal(self, proposal_id: int, now: datetime, user: str | None) -> Countdown:
-        return await track_proposal(self.app, proposal_id, now, user)
+        return await track_proposal(self.ports, proposal_id, now, user)
 
 
 __all__ = [
     "Queries",
+    "QueryPorts",
     "channel_topics",
     "countdown_lines",
     "countdown_list_message",
     "digest_message",
-    "insight_repo",
     "queue_digest",
     "search_message",
     "status_message",

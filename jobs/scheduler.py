@@ -299,7 +299,9 @@ class Scheduler:
     async def digest_tick(self) -> int | None:
         from jobs.digest import run_due_digests
 
-        queued = await self._singleton("digests", lambda now: run_due_digests(self.app, now))
+        queued = await self._singleton(
+            "digests", lambda now: run_due_digests(self.app.digest_ports(), now)
+        )
         if queued:
             self.wake_delivery()
         return queued
@@ -307,7 +309,9 @@ class Scheduler:
     async def countdown_tick(self) -> int | None:
         from jobs.countdown import run_countdowns
 
-        queued = await self._singleton("countdowns", lambda now: run_countdowns(self.app, now))
+        queued = await self._singleton(
+            "countdowns", lambda now: run_countdowns(self.app.countdown_ports(), now)
+        )
         if queued:
             self.wake_delivery()
         return queued

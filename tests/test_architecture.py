@@ -166,11 +166,8 @@ KNOWN_UPWARD = {
     ("bot.chat.slack.listeners.commands", "bot.app"),
     ("bot.chat.slack.listeners.home", "bot.app"),
     ("bot.chat.teams.endpoint", "bot.app"),
-    ("jobs.countdown", "bot.app"),
     ("jobs.deliver", "bot.app"),
-    ("jobs.digest", "bot.app"),
     ("jobs.poll", "bot.app"),
-    ("jobs.queries", "bot.app"),
     ("jobs.scheduler", "bot.app"),
 }
 CONCRETE_ADAPTERS = (
@@ -189,9 +186,7 @@ KNOWN_CONCRETE_USERS = {
 }
 # Jobs that still import storage types instead of ports (shrink-only).
 KNOWN_JOBS_ON_STORAGE = {
-    "jobs.countdown": ["storage.repos.countdowns"],
     "jobs.deliver": ["storage.repos.channels", "storage.repos.deliveries"],
-    "jobs.queries": ["storage.repos.insights"],
 }
 
 

@@ -52,19 +52,21 @@ async def add_call_window(store: Store, *, follow_news: bool = False) -> Countdo
 async def test_cop29_seen_from_september_first_is_71_days(store: Store) -> None:
     await add_cop29(store)
     app = make_app(store, Clock(SEP_1))
-    [line] = await countdown_lines(app, SEP_1)
+    [line] = await countdown_lines(app.query_ports(), SEP_1)
     assert (line.days, line.phrase) == (71, "in 71 days")
-    assert "COP29 (Baku) — in 71 days" in to_text(await countdown_list_message(app, SEP_1))
+    assert "COP29 (Baku) — in 71 days" in to_text(
+        await countdown_list_message(app.query_ports(), SEP_1)
+    )
 
 
 async def test_tentative_call_shows_its_window(store: Store) -> None:
     await add_call_window(store)
     app = make_app(store)
     before = datetime(2024, 8, 20, 12, 0, tzinfo=UTC)
-    [line] = await countdown_lines(app, before)
+    [line] = await countdown_lines(app.query_ports(), before)
     assert line.days is None
     assert line.phrase == "expected between 1 Sep and 31 Oct 2024 (in 12–72 days)"
-    [during] = await countdown_lines(app, datetime(2024, 9, 10, tzinfo=UTC))
+    [during] = await countdown_lines(app.query_ports(), datetime(2024, 9, 10, tzinfo=UTC))
     assert "window open, closes in 51 days" in during.phrase
 
 
@@ -72,7 +74,7 @@ async def test_countdown_list_golden(sqlite_store: Store) -> None:
     await add_cop29(sqlite_store)
     await add_call_window(sqlite_store)
     app = make_app(sqlite_store)
-    message = await countdown_list_message(app, SEP_1)
+    message = await countdown_list_message(app.query_ports(), SEP_1)
     check_golden("insights_countdowns.slack", to_slack(message))
     check_golden("insights_countdowns.teams", to_teams(message))
 
@@ -94,8 +96,10 @@ async def test_milestones_fire_once_each(store: Store) -> None:
     counts = []
     for day in range(31):
         now = start + timedelta(days=day)
-        counts.append(await run_countdowns(app, now))
-        counts[-1] += await run_countdowns(app, now + timedelta(hours=1))  # hourly rerun
+        counts.append(await run_countdowns(app.countdown_ports(), now))
+        counts[-1] += await run_countdowns(
+            app.countdown_ports(), now + timedelta(hours=1)
+        )  # hourly rerun
     assert sum(counts) == 12  # 6 milestones × 2 channels
     keys = await milestone_keys(store, desk.id)
     assert keys == [f"countdown:{cop.id}:{desk.id}:{m}" for m in (30, 14, 7, 3, 1, 0)]
@@ -112,9 +116,11 @@ async def test_a_missed_milestone_is_sent_late_only_once_and_older_ones_never(
     app = make_app(store)
     desk = await add_channel(app, "china-desk", ["*"])
     # Down from 20 days before until 6 days before: 14 is stale (8 days late), 7 was yesterday.
-    assert await run_countdowns(app, datetime(2024, 11, 5, 9, 0, tzinfo=UTC)) == 1
+    assert await run_countdowns(app.countdown_ports(), datetime(2024, 11, 5, 9, 0, tzinfo=UTC)) == 1
     assert await milestone_keys(store, desk.id) == [f"countdown:{cop.id}:{desk.id}:7"]
-    assert await run_countdowns(app, datetime(2024, 11, 5, 10, 0, tzinfo=UTC)) == 0
+    assert (
+        await run_countdowns(app.countdown_ports(), datetime(2024, 11, 5, 10, 0, tzinfo=UTC)) == 0
+    )
 
 
 async def test_past_event_says_so_once_and_retires(store: Store) -> None:
@@ -122,21 +128,21 @@ async def test_past_event_says_so_once_and_retires(store: Store) -> None:
     app = make_app(store)
     desk = await add_channel(app, "china-desk", ["*"])
     after = datetime(2024, 11, 12, 9, 0, tzinfo=UTC)
-    assert await run_countdowns(app, after) == 1
-    assert await run_countdowns(app, after + timedelta(hours=1)) == 0
+    assert await run_countdowns(app.countdown_ports(), after) == 1
+    assert await run_countdowns(app.countdown_ports(), after + timedelta(hours=1)) == 0
     retired = await store.countdowns.get(cop.id)
     assert retired is not None and retired.status == "past"
     [notice] = await store.deliveries.for_channel(desk.id)
     assert notice.dedupe_key == f"countdown:{cop.id}:{desk.id}:past"
     assert "ended yesterday" in to_text(message_from_dict(notice.payload))
-    assert await countdown_lines(app, after) == ()
+    assert await countdown_lines(app.query_ports(), after) == ()
 
 
 async def test_long_past_event_retires_silently(store: Store) -> None:
     cop = await add_cop29(store)
     app = make_app(store)
     await add_channel(app, "china-desk", ["*"])
-    assert await run_countdowns(app, datetime(2025, 1, 10, tzinfo=UTC)) == 0
+    assert await run_countdowns(app.countdown_ports(), datetime(2025, 1, 10, tzinfo=UTC)) == 0
     retired = await store.countdowns.get(cop.id)
     assert retired is not None and retired.status == "past"
 
@@ -183,8 +189,10 @@ async def test_proposal_then_track_creates_a_countdown_once(store: Store) -> Non
     digest_only = await add_channel(app, "weekly", ["*"], mode="digest")
     other = await add_channel(app, "trade-desk", ["trade"], mode="realtime")
     item = news(1, expected_call())
-    assert await propose_events(app, [item], clock.now) == 1
-    assert await propose_events(app, [news(2, expected_call())], clock.now) == 0  # same event
+    assert await propose_events(app.countdown_ports(), [item], clock.now) == 1
+    assert (
+        await propose_events(app.countdown_ports(), [news(2, expected_call())], clock.now) == 0
+    )  # same event
     [proposal] = await store.countdowns.proposals()
     assert (proposal.label, proposal.start, proposal.end) == (
         "Biden–Xi call",
@@ -200,8 +208,8 @@ async def test_proposal_then_track_creates_a_countdown_once(store: Store) -> Non
     assert await store.deliveries.for_channel(digest_only.id) == []
     assert await store.deliveries.for_channel(other.id) == []
 
-    countdown = await track_proposal(app, proposal.id, clock.now, "U123")
-    again = await track_proposal(app, proposal.id, clock.now, "U456")
+    countdown = await track_proposal(app.query_ports(), proposal.id, clock.now, "U123")
+    again = await track_proposal(app.query_ports(), proposal.id, clock.now, "U456")
     assert again.id == countdown.id
     assert (countdown.name, countdown.tentative, countdown.source) == (
         "Biden–Xi call",
@@ -220,7 +228,9 @@ async def test_past_dates_and_other_kinds_are_not_proposed(sqlite_store: Store) 
     now = datetime(2024, 9, 20, tzinfo=UTC)
     past = expected_call(date(2024, 9, 1), date(2024, 9, 10))
     sanctions = replace(expected_call(), kind="sanctions", label="new sanctions")
-    assert await propose_events(app, [news(1, past), news(2, sanctions)], now) == 0
+    assert (
+        await propose_events(app.countdown_ports(), [news(1, past), news(2, sanctions)], now) == 0
+    )
 
 
 async def test_news_confirms_then_cancels_an_event_that_follows_the_news(store: Store) -> None:
@@ -230,7 +240,7 @@ async def test_news_confirms_then_cancels_an_event_that_follows_the_news(store: 
     call = await add_call_window(store, follow_news=True)
     now = datetime(2024, 9, 5, 12, 0, tzinfo=UTC)
     confirmed = expected_call(date(2024, 9, 12), date(2024, 9, 12), "exact", "expected")
-    assert await propose_events(app, [news(3, confirmed)], now) == 1
+    assert await propose_events(app.countdown_ports(), [news(3, confirmed)], now) == 1
     updated = await store.countdowns.get(call.id)
     assert updated is not None
     assert (updated.start, updated.end, updated.tentative) == (
@@ -238,9 +248,11 @@ async def test_news_confirms_then_cancels_an_event_that_follows_the_news(store: 
         date(2024, 9, 12),
         False,
     )
-    assert await propose_events(app, [news(4, confirmed)], now) == 0  # nothing new
+    assert (
+        await propose_events(app.countdown_ports(), [news(4, confirmed)], now) == 0
+    )  # nothing new
     cancelled = expected_call(date(2024, 9, 12), date(2024, 9, 12), "exact", "cancelled")
-    assert await propose_events(app, [news(5, cancelled)], now) == 1
+    assert await propose_events(app.countdown_ports(), [news(5, cancelled)], now) == 1
     gone = await store.countdowns.get(call.id)
     assert gone is not None and gone.status == "cancelled"
     posts = await store.deliveries.for_channel(desk.id)

@@ -23,7 +23,7 @@ async def test_teams_card_names_the_commands_and_the_commands_decide(
     assert call is not None and call.tentative
 
     oct_24 = expected_call(date(2024, 10, 24), date(2024, 10, 24), "exact")
-    assert await propose_events(app, [news(1, oct_24)], now) == 1
+    assert await propose_events(app.countdown_ports(), [news(1, oct_24)], now) == 1
     assert await app.store.countdowns.get(call.id) == call  # nothing applied
     (change,) = await app.store.countdowns.changes()
     channel = await app.store.channels.by_name("china-desk")
@@ -47,9 +47,9 @@ async def test_teams_card_names_the_commands_and_the_commands_decide(
     )
 
     nov_14 = expected_call(date(2024, 11, 14), date(2024, 11, 14), "exact")
-    assert await propose_events(app, [news(2, nov_14)], now) == 1
+    assert await propose_events(app.countdown_ports(), [news(2, nov_14)], now) == 1
     (moved,) = await app.store.countdowns.changes()
     assert "will not be proposed again" in await harness.say(f"countdown dismiss {moved.id}")
-    assert await propose_events(app, [news(3, nov_14)], now) == 0
+    assert await propose_events(app.countdown_ports(), [news(3, nov_14)], now) == 0
     assert await app.store.countdowns.get(call.id) == confirmed
     assert "There is no proposed change" in await harness.say("countdown confirm 99")

@@ -30,7 +30,7 @@ async def test_digest_of_a_slot_groups_ranks_and_counts(store: Store) -> None:
     await seed(store)
     app = make_app(store, digest_top=2)
     channel = await add_channel(app, "china-desk", ["taiwan", "diplomacy", "climate"])
-    message = await digest_message(app, channel, NOW, slot=SLOT)
+    message = await digest_message(app.query_ports(), channel, NOW, slot=SLOT)
     text = to_text(message)
     assert message.kind == "digest"
     assert "Taiwan — 3 stories (▲3)" in text
@@ -46,7 +46,7 @@ async def test_quiet_period(store: Store) -> None:
     await seed(store)
     app = make_app(store)
     channel = await add_channel(app, "quiet", ["south_china_sea"])
-    message = await digest_message(app, channel, NOW, slot=SLOT)
+    message = await digest_message(app.query_ports(), channel, NOW, slot=SLOT)
     assert "Quiet period" in message.fallback
 
 
@@ -62,7 +62,7 @@ async def test_digest_golden_slack_and_teams(sqlite_store: Store) -> None:
         now=NOW,
     )
     channel = await add_channel(app, "china-desk", ["*"])
-    message = await digest_message(app, channel, NOW, slot=SLOT)
+    message = await digest_message(app.query_ports(), channel, NOW, slot=SLOT)
     check_golden("insights_digest.slack", to_slack(message))
     check_golden("insights_digest.teams", to_teams(message))
 
@@ -73,14 +73,14 @@ async def test_due_digest_is_enqueued_once_per_slot(store: Store) -> None:
     app = make_app(store, clock)
     channel = await add_channel(app, "china-desk", ["*"], mode="digest")
     await add_channel(app, "alerts-only", ["*"], mode="realtime")
-    assert await run_due_digests(app, clock.now) == 1
-    assert await run_due_digests(app, clock.now + timedelta(minutes=1)) == 0
+    assert await run_due_digests(app.digest_ports(), clock.now) == 1
+    assert await run_due_digests(app.digest_ports(), clock.now + timedelta(minutes=1)) == 0
     digests = await store.deliveries.for_channel(channel.id)
     assert [d.dedupe_key for d in digests] == [f"digest:{channel.id}:{SLOT.isoformat()}"]
     assert message_from_dict(digests[0].payload).kind == "digest"
     assert await store.channels.digest_last_slot(channel.id) == SLOT
     # The next day's slot is a new digest.
-    assert await run_due_digests(app, SLOT + timedelta(days=1, seconds=5)) == 1
+    assert await run_due_digests(app.digest_ports(), SLOT + timedelta(days=1, seconds=5)) == 1
 
 
 async def test_restart_across_a_digest_time_sends_it_once(store: Store) -> None:
@@ -89,10 +89,10 @@ async def test_restart_across_a_digest_time_sends_it_once(store: Store) -> None:
     channel = await add_channel(app, "china-desk", ["*"], mode="both")
     # Down from 07:50 to 10:00: the first run after the restart sends the 08:00 digest.
     late = SLOT + timedelta(hours=2)
-    assert await run_due_digests(app, late) == 1
+    assert await run_due_digests(app.digest_ports(), late) == 1
     # A second instance (or a second restart) finds it done.
     other = make_app(store, Clock(late), instance_id="test-2", digest_grace="6h")
-    assert await run_due_digests(other, late + timedelta(seconds=30)) == 0
+    assert await run_due_digests(other.digest_ports(), late + timedelta(seconds=30)) == 0
     assert len(await store.deliveries.for_channel(channel.id)) == 1
 
 
@@ -100,8 +100,10 @@ async def test_crash_between_enqueue_and_recording_the_slot(store: Store) -> Non
     await seed(store)
     app = make_app(store)
     channel = await add_channel(app, "china-desk", ["*"])
-    assert await queue_digest(app, channel, SLOT, slot=SLOT)  # enqueued, slot not recorded
-    assert await run_due_digests(app, SLOT + timedelta(minutes=1)) == 0
+    assert await queue_digest(
+        app.query_ports(), channel, SLOT, slot=SLOT
+    )  # enqueued, slot not recorded
+    assert await run_due_digests(app.digest_ports(), SLOT + timedelta(minutes=1)) == 0
     assert await store.channels.digest_last_slot(channel.id) == SLOT
     assert len(await store.deliveries.for_channel(channel.id)) == 1
 
@@ -110,15 +112,15 @@ async def test_a_slot_past_the_grace_is_skipped(store: Store) -> None:
     await seed(store)
     app = make_app(store, digest_grace="1h")
     await add_channel(app, "china-desk", ["*"])
-    assert await run_due_digests(app, SLOT + timedelta(hours=3)) == 0
+    assert await run_due_digests(app.digest_ports(), SLOT + timedelta(hours=3)) == 0
 
 
 async def test_on_demand_digest_has_its_own_key(store: Store) -> None:
     await seed(store)
     app = make_app(store)
     channel = await add_channel(app, "china-desk", ["*"])
-    assert await queue_digest(app, channel, NOW)
-    assert not await queue_digest(app, channel, NOW)
+    assert await queue_digest(app.query_ports(), channel, NOW)
+    assert not await queue_digest(app.query_ports(), channel, NOW)
     [delivery] = await store.deliveries.for_channel(channel.id)
     assert delivery.dedupe_key == f"digest-now:{channel.id}:{NOW.isoformat()}"
 
@@ -127,7 +129,7 @@ async def test_weekly_teams_digest_carries_the_chart(sqlite_store: Store) -> Non
     await seed(sqlite_store)
     app = make_app(sqlite_store)
     channel = await add_channel(app, "weekly", ["*"], platform="teams", cron="0 8 * * tue")
-    message = await digest_message(app, channel, NOW, slot=SLOT, chart=True)
+    message = await digest_message(app.query_ports(), channel, NOW, slot=SLOT, chart=True)
     images = [b for b in message.blocks if isinstance(b, Image)]
     assert len(images) == 1 and images[0].url.startswith("data:image/png;base64,")
     png = base64.b64decode(images[0].url.split(",", 1)[1])
@@ -146,13 +148,13 @@ async def test_weekly_slack_chart_is_uploaded_once_into_the_digest_thread(
     uploader = FakeUploader()
     app.notifiers["slack"] = uploader  # type: ignore[assignment]
     channel = await add_channel(app, "weekly", ["*"], cron="0 8 * * tue")
-    assert await run_due_digests(app, clock.now) == 1
+    assert await run_due_digests(app.digest_ports(), clock.now) == 1
     assert uploader.uploads == []  # not before the digest itself is posted
     [delivery] = await store.deliveries.for_channel(channel.id)
     assert not any(b["type"] == "image" for b in delivery.payload["blocks"])
     await store.deliveries.mark_sent(delivery.id, remote_id="1725955200.000100", now=clock.now)
-    await run_due_digests(app, clock.now + timedelta(minutes=1))
-    await run_due_digests(app, clock.now + timedelta(minutes=2))
+    await run_due_digests(app.digest_ports(), clock.now + timedelta(minutes=1))
+    await run_due_digests(app.digest_ports(), clock.now + timedelta(minutes=2))
     assert len(uploader.uploads) == 1
     upload = uploader.uploads[0]
     assert upload["thread_ref"] == "1725955200.000100"

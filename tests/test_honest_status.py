@@ -92,7 +92,7 @@ async def queue_one_digest() -> None:
     try:
         channel = await app.store.channels.by_name("console")
         assert channel is not None
-        assert await queue_digest(app, channel, app.now())
+        assert await queue_digest(app.query_ports(), channel, app.now())
     finally:
         await app.close()
 

@@ -103,7 +103,7 @@ def test_sides_and_accounts() -> None:
 async def test_status_board_from_the_store(store: Store) -> None:
     await seed(store)
     app = make_app(store)
-    text = to_text(await status_message(app, None, NOW))
+    text = to_text(await status_message(app.query_ports(), None, NOW))
     assert "Last direct engagement (Biden–Xi call): 1 day ago" in text
     assert "Taiwan — 7 days: 5 (▲4) · engagement 1 day ago" in text
     assert "Military — 7 days: 2 (▲1) · engagement 11 days ago" in text
@@ -116,7 +116,7 @@ async def test_frozen_clock_sees_only_the_past(store: Store) -> None:
     await seed(store)
     app = make_app(store)
     earlier = datetime(2024, 9, 5, 12, 0, tzinfo=UTC)
-    text = to_text(await status_message(app, None, earlier))
+    text = to_text(await status_message(app.query_ports(), None, earlier))
     assert "Biden and Xi" not in text
     assert "Last direct engagement (Austin–Dong call): 6 days ago" in text
 
@@ -127,7 +127,7 @@ async def test_topic_detail_shows_both_sides(store: Store) -> None:
     await store.countdowns.add(
         name="COP29", start=date(2024, 11, 11), end=date(2024, 11, 11), tentative=False, now=NOW
     )
-    message = await status_message(app, "Diplomacy", NOW)
+    message = await status_message(app.query_ports(), "Diplomacy", NOW)
     text = to_text(message)
     assert "Last engagement: Biden–Xi call (9 Sep 2024)" in text
     assert "US — State Department:" in text and "PRC — PRC Foreign Ministry:" in text
@@ -138,16 +138,16 @@ async def test_topic_detail_shows_both_sides(store: Store) -> None:
 async def test_unknown_topic_is_a_command_error(sqlite_store: Store) -> None:
     app = make_app(sqlite_store)
     with pytest.raises(CommandError, match=r"unknown topic 'taiwn'.*taiwan"):
-        await status_message(app, "taiwn", NOW)
+        await status_message(app.query_ports(), "taiwn", NOW)
 
 
 async def test_status_golden_slack_and_teams(sqlite_store: Store) -> None:
     await seed(sqlite_store)
     app = make_app(sqlite_store)
-    board = await status_message(app, None, NOW)
+    board = await status_message(app.query_ports(), None, NOW)
     check_golden("insights_status.slack", to_slack(board))
     check_golden("insights_status.teams", to_teams(board))
-    detail = await status_message(app, "diplomacy", NOW)
+    detail = await status_message(app.query_ports(), "diplomacy", NOW)
     check_golden("insights_status_detail.slack", to_slack(detail))
     check_golden("insights_status_detail.teams", to_teams(detail))
 
@@ -155,8 +155,8 @@ async def test_status_golden_slack_and_teams(sqlite_store: Store) -> None:
 async def test_search_groups_items_by_story(store: Store) -> None:
     await seed(store)
     app = make_app(store)
-    text = to_text(await search_message(app, "phone call", None, NOW))
+    text = to_text(await search_message(app.query_ports(), "phone call", None, NOW))
     assert text.count("Biden and Xi hold phone call") == 1  # four items, one story
     assert "1 result" in text
-    none = await search_message(app, "arms sale", "climate", NOW)
+    none = await search_message(app.query_ports(), "arms sale", "climate", NOW)
     assert "No stories match" in none.fallback

@@ -66,7 +66,7 @@ def list_countdowns(args: argparse.Namespace) -> int:
         from bot.domain.textout import to_text
         from jobs.queries import countdown_list_message
 
-        print(to_text(await countdown_list_message(app, app.now())))
+        print(to_text(await countdown_list_message(app.query_ports(), app.now())))
         return 0
 
     return with_app(args, body)
@@ -139,7 +139,7 @@ def confirm(args: argparse.Namespace) -> int:
         from jobs.countdown import confirm_change
 
         now = app.now()
-        countdown, applied = await confirm_change(app, args.id, now, "cli")
+        countdown, applied = await confirm_change(app.countdown_ports(), args.id, now, "cli")
         print(confirmed_text(countdown, applied, args.id, now))
         return 0
 
@@ -151,7 +151,9 @@ def dismiss(args: argparse.Namespace) -> int:
         from bot.actions import dismissed_text
         from jobs.countdown import dismiss_change
 
-        countdown, dismissed = await dismiss_change(app, args.id, app.now(), "cli")
+        countdown, dismissed = await dismiss_change(
+            app.countdown_ports(), args.id, app.now(), "cli"
+        )
         print(dismissed_text(countdown, dismissed, args.id))
         return 0
 

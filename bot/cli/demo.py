@@ -144,11 +144,11 @@ async def replay(app: App, clock: DemoClock) -> None:
     console = await app.store.channels.by_name("console")
     assert console is not None
     heading("Digest (last 48 hours)")
-    print(to_text(await digest_message(app, console, now, since=timedelta(hours=48))))
+    print(to_text(await digest_message(app.query_ports(), console, now, since=timedelta(hours=48))))
     heading("Countdowns")
-    print(to_text(await countdown_list_message(app, now)))
+    print(to_text(await countdown_list_message(app.query_ports(), now)))
     heading("Status board")
-    print(to_text(await status_message(app, None, now)))
+    print(to_text(await status_message(app.query_ports(), None, now)))
     heading('Events proposed from the news ("Track this")')
     proposals = await app.store.countdowns.proposals()
     for p in proposals:

@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         if channel is None:
             names = ", ".join(c.name for c in await app.store.channels.all()) or "none"
             raise ConfigError(f"no channel named '{args.channel}' (known: {names})")
-        message = await digest_message(app, channel, app.now(), since)
+        message = await digest_message(app.query_ports(), channel, app.now(), since)
         if args.format == "slack":
             from bot.chat.slack.blocks import to_slack
 

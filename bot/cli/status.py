@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         from bot.domain.textout import to_text
         from jobs.queries import status_message
 
-        print(to_text(await status_message(app, args.topic, app.now())))
+        print(to_text(await status_message(app.query_ports(), args.topic, app.now())))
         return 0
 
     return with_app(args, body)

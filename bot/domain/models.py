@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Literal, Never, Protocol, TypeVar
+from typing import Any, Literal, Never, Protocol, TypeVar
 
 SourceType = str  # a name registered in ``bot.domain.source_types``
 Platform = str  # a name registered in ``bot.domain.platforms``
@@ -246,6 +246,76 @@ class Countdown:
     status: str = "active"  # active | past | cancelled
     note: str | None = None
     follow_news: bool = False  # news may change it directly; otherwise it only proposes
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """An event detected in the news and offered as a countdown (tracked once confirmed)."""
+
+    id: int
+    label: str
+    kind: str
+    start: date
+    end: date
+    certainty: str
+    status: str
+    item_id: int | None = None
+    story_key: str | None = None
+    countdown_id: int | None = None
+
+
+@dataclass(frozen=True)
+class CountdownChange:
+    """A change the news suggests for a countdown a person owns (confirmed or dismissed)."""
+
+    id: int
+    countdown_id: int
+    what: str
+    start: date
+    end: date
+    tentative: bool
+    note: str
+    status: str
+    item_id: int | None = None
+    item_title: str | None = None
+    item_url: str | None = None
+    decided_by: str | None = None
+
+
+# A channel's ``paused_reason`` starting with this was a workspace-wide pause (every channel
+# of the platform); resuming one channel of it resumes them all.
+WORKSPACE_PREFIX = "workspace: "
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One recorded post of the outbox (``pending`` -> ``sending`` -> ``sent``/``failed``)."""
+
+    id: int
+    channel_id: int
+    kind: str
+    dedupe_key: str
+    payload: dict[str, Any]
+    status: str
+    attempts: int
+    story_key: str | None = None
+    item_id: int | None = None
+    countdown_id: int | None = None
+    thread_key: str | None = None
+    remote_id: str | None = None
+    error: str | None = None
+    created_at: datetime | None = None
+    was_sending: bool = False  # claimed before and never finished: reconcile before resending
+
+
+@dataclass(frozen=True)
+class SentDelivery:
+    """What a sent post left behind: where it went, its dedupe key and its remote id."""
+
+    channel_id: int
+    dedupe_key: str
+    remote_id: str | None
+    sent_at: datetime | None
 
 
 # --------------------------------------------------------------------------- neutral messages

@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol, runtime_checkable
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from bot.domain.models import Channel, Message
+from bot.domain.models import (
+    Channel,
+    Countdown,
+    CountdownChange,
+    Delivery,
+    FetchOutcome,
+    FetchState,
+    Item,
+    Message,
+    Proposal,
+    SentDelivery,
+    Source,
+    Story,
+    Subscription,
+)
+
+if TYPE_CHECKING:
+    from bot.domain.ingest import IngestBatch
 
 
 @dataclass(frozen=True)
@@ -69,3 +87,240 @@ class RequestKeyStore(Protocol):
     """Replay-guard keys of processed requests."""
 
     async def forget_before(self, cutoff: datetime) -> int: ...
+
+
+# Each job's port bundle (``jobs.*.…Ports``) names the narrowest of these it needs; the
+# composition root hands it the concrete repositories of ``storage``, which fit them.
+
+
+class ChannelReader(Protocol):
+    """Channels and their subscriptions, read."""
+
+    async def all(self) -> list[Channel]: ...
+    async def get(self, channel_id: int) -> Channel | None: ...
+    async def by_name(self, name: str) -> Channel | None: ...
+    async def subscriptions(
+        self, channel_ids: Iterable[int] | None = None
+    ) -> list[Subscription]: ...
+
+
+class DigestChannelStore(ChannelReader, Protocol):
+    """Channels, and the last digest slot recorded for each (``jobs.digest``)."""
+
+    async def digest_last_slot(self, channel_id: int) -> datetime | None: ...
+    async def set_digest_last_slot(self, channel_id: int, slot: datetime) -> None: ...
+
+
+class PausingChannelStore(ChannelReader, Protocol):
+    """Channels that the delivery worker pauses on a permanent error; each returns how many
+    channels were newly paused."""
+
+    async def pause(self, channel_id: int, reason: str, now: datetime) -> bool: ...
+    async def pause_platform(self, platform: str, reason: str, now: datetime) -> int: ...
+
+
+class OutboxWriter(Protocol):
+    """Deliveries recorded for the worker to post, once per dedupe key."""
+
+    async def enqueue(
+        self,
+        *,
+        channel_id: int,
+        kind: str,
+        dedupe_key: str,
+        payload: dict[str, Any],
+        now: datetime,
+        story_key: str | None = None,
+        thread_key: str | None = None,
+        countdown_id: int | None = None,
+        item_id: int | None = None,
+    ) -> bool: ...
+    async def exists(self, dedupe_key: str) -> bool: ...
+    async def thread_parent(self, channel_id: int, thread_key: str) -> tuple[str, str | None]:
+        """("none" | "pending" | "sent", the parent's remote id when sent)."""
+        ...
+
+
+class DeliveryQueue(Protocol):
+    """The outbox as the delivery worker drives it: claims (leases) and their outcomes."""
+
+    async def claim(
+        self,
+        *,
+        worker: str,
+        now: datetime,
+        limit: int = 50,
+        lease: timedelta = ...,
+        skip_channels: Collection[int] = (),
+    ) -> list[Delivery]: ...
+    async def mark_sent(
+        self,
+        delivery_id: int,
+        *,
+        remote_id: str | None,
+        now: datetime,
+        thread_remote_id: str | None = None,
+    ) -> None: ...
+    async def mark_retry(self, delivery_id: int, *, error: str, at: datetime) -> None: ...
+    async def mark_unsure(self, delivery_id: int, *, error: str, at: datetime) -> None: ...
+    async def mark_failed(
+        self, delivery_id: int, *, error: str, status: str = "failed"
+    ) -> None: ...
+    async def defer(
+        self, delivery_id: int, *, at: datetime, unsure: bool = False, error: str | None = None
+    ) -> None: ...
+    async def expire_older_than(self, cutoff: datetime, *, now: datetime, reason: str) -> int: ...
+    async def thread_parent(self, channel_id: int, thread_key: str) -> tuple[str, str | None]: ...
+
+
+class FollowupHistory(Protocol):
+    """Follow-ups posted recently, per (channel, story): the routing budget's memory."""
+
+    async def recent_followups(self, since: datetime) -> dict[tuple[int, str], int]: ...
+
+
+class CountdownStore(Protocol):
+    """Countdowns, the events proposed from the news, and the changes proposed for them."""
+
+    async def all(self, *, status: str | None = "active") -> list[Countdown]: ...
+    async def get(self, countdown_id: int) -> Countdown | None: ...
+    async def by_name(self, name: str) -> Countdown | None: ...
+    async def add(
+        self,
+        *,
+        name: str,
+        start: date,
+        end: date,
+        tentative: bool,
+        now: datetime,
+        where: str | None = None,
+        at: datetime | None = None,
+        timezone: str = "UTC",
+        milestones: tuple[int, ...] = ...,
+        origin: str = "command",
+        created_by: str | None = None,
+        note: str | None = None,
+        follow_news: bool = False,
+        status: str = "active",
+    ) -> Countdown: ...
+    async def update(self, countdown_id: int, **values: object) -> None: ...
+    async def propose(
+        self,
+        *,
+        label: str,
+        kind: str,
+        start: date,
+        end: date,
+        certainty: str,
+        now: datetime,
+        item_id: int | None = None,
+        story_key: str | None = None,
+    ) -> Proposal | None: ...
+    async def proposal(self, proposal_id: int) -> Proposal | None: ...
+    async def proposals(self, *, status: str | None = "proposed") -> list[Proposal]: ...
+    async def mark_tracked(self, proposal_id: int, countdown_id: int) -> None: ...
+    async def propose_change(
+        self,
+        *,
+        countdown_id: int,
+        what: str,
+        start: date,
+        end: date,
+        tentative: bool,
+        note: str,
+        now: datetime,
+        item_id: int | None = None,
+        item_title: str | None = None,
+        item_url: str | None = None,
+    ) -> CountdownChange | None: ...
+    async def change(self, change_id: int) -> CountdownChange | None: ...
+    async def changes(self, *, status: str | None = "proposed") -> list[CountdownChange]: ...
+    async def decide_change(
+        self, change_id: int, status: str, *, now: datetime, by: str | None = None
+    ) -> bool: ...
+    async def supersede_changes(self, countdown_id: int, *, now: datetime) -> int: ...
+
+
+class StoryReader(Protocol):
+    """Stories by key and by period."""
+
+    async def many(self, keys: Iterable[str]) -> dict[str, Story]: ...
+    async def between(
+        self, since: datetime, until: datetime, *, topic: str | None = None
+    ) -> list[Story]: ...
+
+
+class ItemSearch(Protocol):
+    async def search(
+        self, words: str, *, topic: str | None = None, limit: int = 10
+    ) -> list[Item]: ...
+
+
+class InsightStore(Protocol):
+    """Small, indexed aggregates over items, stories and sent posts (the query layer's reads)."""
+
+    async def latest_per_topic(self, topics: Sequence[str], until: datetime) -> dict[str, Item]: ...
+    async def story_counts(
+        self, topics: Sequence[str], since: datetime, split: datetime, until: datetime
+    ) -> dict[str, tuple[int, int]]: ...
+    async def engagement_items(
+        self, since: datetime, until: datetime, *, topic: str | None = None, limit: int = 200
+    ) -> list[Item]: ...
+    async def recent_story_keys(self, topic: str, until: datetime, limit: int = 5) -> list[str]: ...
+    async def items_of_stories(
+        self, keys: Sequence[str], per_story: int = 50
+    ) -> dict[str, list[Item]]: ...
+    async def story_topics_between(
+        self, since: datetime, until: datetime
+    ) -> list[tuple[datetime, list[str]]]: ...
+    async def dedupe_keys(self, prefix: str) -> set[str]: ...
+    async def sent_with_prefix(self, prefix: str, since: datetime) -> list[SentDelivery]: ...
+
+
+class OnceGuard(Protocol):
+    """Keys taken once: True the first time ``key`` is seen."""
+
+    async def first_time(self, key: str, now: datetime) -> bool: ...
+
+
+class LeaseStore(Protocol):
+    """A named lease shared by instances (the singleton jobs run where it is held)."""
+
+    async def acquire_lease(
+        self, name: str, holder: str, now: datetime, ttl: timedelta
+    ) -> bool: ...
+
+
+class PollSourceStore(Protocol):
+    """Sources as polling claims them and records their fetch state."""
+
+    async def all(self, *, enabled_only: bool = False) -> list[Source]: ...
+    async def claim_due(
+        self, now: datetime, *, hold: timedelta = ..., limit: int | None = None
+    ) -> list[Source]: ...
+    async def save_states(self, states: Sequence[tuple[int, FetchState]]) -> None: ...
+
+
+class IngestStore(Protocol):
+    """What one ingest transaction writes, and what deciding it reads."""
+
+    async def known_identities_of(self, source_ids: Iterable[int]) -> dict[int, set[str]]: ...
+    async def commit_many(self, batches: Sequence[IngestBatch]) -> list[list[Item]]: ...
+    async def alerted_channels(self, story_keys: Iterable[str]) -> dict[str, set[int]]: ...
+
+
+class StoryWindowStore(Protocol):
+    """Stories seen since a time, with their stored fingerprints (the open-stories view)."""
+
+    async def recent_fingerprints(self, since: datetime) -> list[tuple[Story, dict[str, Any]]]: ...
+
+
+class Fetcher(Protocol):
+    """Fetches feeds over HTTP; opened with ``await fetcher.__aenter__()`` (or ``async with``)
+    and closed with ``aclose``. ``fetch`` never raises for a per-source problem."""
+
+    async def __aenter__(self) -> Fetcher: ...
+    async def fetch(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchOutcome: ...
+    async def aclose(self) -> None: ...

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import RowMapping, delete, insert, select, update
 
-from bot.domain.models import Channel, Mode, Platform, Subscription
+from bot.domain.models import WORKSPACE_PREFIX, Channel, Mode, Platform, Subscription
 from storage.db import Database
 from storage.repos.items import dialect_insert
 from storage.tables import channel_t, subscription_t
@@ -35,9 +35,6 @@ def to_subscription(row: RowMapping) -> Subscription:
         mode=row["mode"],
         muted_until=row["muted_until"],
     )
-
-
-WORKSPACE_PREFIX = "workspace: "
 
 
 class ChannelRepository:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import RowMapping, delete, insert, select, update
 
-from bot.domain.models import Countdown
+from bot.domain.models import Countdown, CountdownChange, Proposal
 from storage.db import Database
 from storage.repos.items import dialect_insert
 from storage.tables import countdown_change_t, countdown_t, proposal_t
@@ -31,20 +30,6 @@ def to_countdown(row: RowMapping) -> Countdown:
     )
 
 
-@dataclass(frozen=True)
-class Proposal:
-    id: int
-    label: str
-    kind: str
-    start: date
-    end: date
-    certainty: str
-    status: str
-    item_id: int | None = None
-    story_key: str | None = None
-    countdown_id: int | None = None
-
-
 def to_proposal(row: RowMapping) -> Proposal:
     return Proposal(
         id=row["id"],
@@ -58,24 +43,6 @@ def to_proposal(row: RowMapping) -> Proposal:
         story_key=row["story_key"],
         countdown_id=row["countdown_id"],
     )
-
-
-@dataclass(frozen=True)
-class CountdownChange:
-    """A change the news suggests for a countdown (see ``CountdownChangeRow``)."""
-
-    id: int
-    countdown_id: int
-    what: str
-    start: date
-    end: date
-    tentative: bool
-    note: str
-    status: str
-    item_id: int | None = None
-    item_title: str | None = None
-    item_url: str | None = None
-    decided_by: str | None = None
 
 
 def to_change(row: RowMapping) -> CountdownChange:

@@ -14,34 +14,15 @@ SQLite has a single writer, which serialises claims by itself.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import RowMapping, and_, func, or_, select, true, update
 
+from bot.domain.models import Delivery
 from storage.db import Database
 from storage.repos.items import dialect_insert
 from storage.tables import channel_t, delivery_t
-
-
-@dataclass(frozen=True)
-class Delivery:
-    id: int
-    channel_id: int
-    kind: str
-    dedupe_key: str
-    payload: dict[str, Any]
-    status: str
-    attempts: int
-    story_key: str | None = None
-    item_id: int | None = None
-    countdown_id: int | None = None
-    thread_key: str | None = None
-    remote_id: str | None = None
-    error: str | None = None
-    created_at: datetime | None = None
-    was_sending: bool = False  # claimed before and never finished: reconcile before resending
 
 
 def to_delivery(row: RowMapping, *, was_sending: bool = False) -> Delivery:

@@ -9,7 +9,6 @@ them loads a whole table into Python.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -30,20 +29,12 @@ from sqlalchemy import (
     update,
 )
 
-from bot.domain.models import Classification, Item
+from bot.domain.models import Classification, Item, SentDelivery
 from storage.db import Database
 from storage.repos.items import engagement_from_json, to_item
 from storage.tables import countdown_t, delivery_t, item_t, item_topic_t, story_t
 
 BATCH = 1000
-
-
-@dataclass(frozen=True)
-class SentDelivery:
-    channel_id: int
-    dedupe_key: str
-    remote_id: str | None
-    sent_at: datetime | None
 
 
 # What the status board needs of an item (no summary, scores or explanations to decode).
