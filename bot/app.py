@@ -18,7 +18,7 @@ from typing import IO, TYPE_CHECKING
 
 from bot.config import CountdownConfig, Settings
 from bot.domain.classify import Classifier
-from bot.domain.ports import Notifier
+from bot.domain.ports import Closable, Notifier
 from bot.domain.quota import SourceAddQuota
 from bot.domain.schedule import local_today
 from bot.domain.taxonomy import Taxonomy
@@ -124,9 +124,8 @@ class App:
 
     async def close(self) -> None:
         for notifier in self.notifiers.values():
-            close = getattr(notifier, "aclose", None)
-            if close is not None:
-                await close()
+            if isinstance(notifier, Closable):
+                await notifier.aclose()
         await self.store.close()
 
 

@@ -42,7 +42,7 @@ from bot.domain.errors import (
     TransientDeliveryError,
 )
 from bot.domain.models import Channel, Message, ensure_utc
-from bot.domain.ports import Notifier, SendResult
+from bot.domain.ports import Notifier, Paced, PlainSender, SendResult, ThreadSentFinder
 from bot.domain.render import render_error
 from storage.repos.channels import WORKSPACE_PREFIX
 from storage.repos.deliveries import Delivery
@@ -180,7 +180,7 @@ class DeliveryWorker:
     ) -> bool:
         """Look for an earlier attempt of ``d``; True when ``d`` is settled (found, paused,
         put back), False when it should be sent now."""
-        if not getattr(notifier, "can_find_sent", False):
+        if not notifier.can_find_sent:
             self._possible_duplicate(d, channel, f"{channel.platform} cannot be asked")
             return False
         try:
@@ -217,10 +217,10 @@ class DeliveryWorker:
         self, notifier: Notifier, channel: Channel, d: Delivery, thread_ref: str | None
     ) -> str | None:
         since = ensure_utc(d.created_at) if d.created_at else self.app.now() - self.policy.max_age
-        in_thread = getattr(notifier, "find_sent_in_thread", None)
-        if thread_ref and in_thread is not None:
-            found: str | None = await in_thread(channel, d.id, thread_ref=thread_ref, since=since)
-            return found
+        if thread_ref and isinstance(notifier, ThreadSentFinder):
+            return await notifier.find_sent_in_thread(
+                channel, d.id, thread_ref=thread_ref, since=since
+            )
         return await notifier.find_sent(channel, d.id, since=since)
 
     async def _send(
@@ -232,7 +232,7 @@ class DeliveryWorker:
         thread_ref: str | None,
     ) -> int:
         store = self.app.store
-        interval = float(getattr(notifier, "min_interval_s", 0.0) or 0.0)
+        interval = float(notifier.min_interval_s or 0.0) if isinstance(notifier, Paced) else 0.0
         try:
             try:
                 result = await notifier.send(
@@ -274,12 +274,10 @@ class DeliveryWorker:
         thread_ref: str | None,
         delivery_id: int,
     ) -> SendResult:
-        plain = getattr(notifier, "send_plain", None)
-        if plain is not None:
-            result: SendResult = await plain(
+        if isinstance(notifier, PlainSender):
+            return await notifier.send_plain(
                 channel, message, thread_ref=thread_ref, delivery_id=delivery_id
             )
-            return result
         bare = Message(fallback=message.fallback, kind=message.kind)
         return await notifier.send(channel, bare, thread_ref=thread_ref, delivery_id=delivery_id)
 
@@ -512,7 +510,7 @@ async def _main(args: argparse.Namespace) -> int:
         app.instance_id = args.instance_id
     if args.min_interval is not None:
         for notifier in app.notifiers.values():
-            if hasattr(notifier, "min_interval_s"):
+            if isinstance(notifier, Paced):
                 notifier.min_interval_s = args.min_interval
     worker = DeliveryWorker(app, policy=DeliveryPolicy(lease=timedelta(seconds=args.lease_seconds)))
     try:

@@ -270,3 +270,20 @@ def unexplained_local_imports(path: Path) -> list[str]:
 def test_function_level_first_party_imports_say_why() -> None:
     found = [hit for p in first_party_files() for hit in unexplained_local_imports(p)]
     assert len(found) <= UNEXPLAINED_LOCAL_IMPORTS_MAX, found
+
+
+# What a notifier can do is declared (``bot.domain.ports``: ``Notifier.can_find_sent`` and the
+# capability protocols) and read with ``isinstance``, never probed by attribute name.
+def test_notifier_capabilities_are_not_probed_by_name() -> None:
+    probes = []
+    for path in first_party_files():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("getattr", "hasattr")
+                and node.args
+                and "notifier" in ast.unparse(node.args[0]).lower()
+            ):
+                probes.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert probes == []

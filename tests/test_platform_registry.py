@@ -17,7 +17,7 @@ from bot.app import App
 from bot.domain import platforms
 from bot.domain.errors import ConfigError
 from bot.domain.models import Channel, Message
-from bot.domain.ports import SendResult
+from bot.domain.ports import Notifier, SendResult
 from jobs.deliver import DeliveryWorker
 from storage.store import Store
 
@@ -32,10 +32,11 @@ PIGEON = platforms.register(
 )
 
 
-class PigeonNotifier:
+class PigeonNotifier(Notifier):
     """Keeps what it was asked to send."""
 
     platform = "pigeon"
+    can_find_sent = False
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, str, int]] = []

@@ -7,14 +7,15 @@ from datetime import datetime
 from typing import IO
 
 from bot.domain.models import Channel, Message
-from bot.domain.ports import SendResult
+from bot.domain.ports import Notifier, SendResult
 from bot.domain.textout import to_text
 
 
-class ConsoleNotifier:
+class ConsoleNotifier(Notifier):
     """Writes each message as plain text; never fails, so the queue always drains."""
 
     platform = "console"
+    can_find_sent = False  # nothing to ask: a console post cannot be looked up
 
     def __init__(self, output: IO[str]) -> None:
         self.output = output

@@ -40,9 +40,13 @@ class Notifier(Protocol):
 
     ``send`` raises ``TransientDeliveryError`` (retry later), ``PermanentDeliveryError``
     (pause the channel) or ``PayloadRejectedError`` (send a plain-text fallback instead).
+    ``can_find_sent`` is True only when ``find_sent`` really asks the platform; where it
+    cannot, a possibly repeated post is logged instead. Other abilities are declared by
+    implementing the capabilities below.
     """
 
     platform: str
+    can_find_sent: bool
 
     async def send(
         self, channel: Channel, message: Message, *, thread_ref: str | None, delivery_id: int
@@ -51,6 +55,11 @@ class Notifier(Protocol):
     async def find_sent(self, channel: Channel, delivery_id: int, *, since: datetime) -> str | None:
         """After a crash: the remote id of a post already made for ``delivery_id``, if any."""
         ...
+
+
+# --------------------------------------------------------------------------- notifier capabilities
+# What a notifier can do beyond the ``Notifier`` port is declared by implementing one of these
+# (checked with ``isinstance``), never probed by attribute name.
 
 
 @runtime_checkable
@@ -65,6 +74,40 @@ class FileUploader(Protocol):
         title: str,
         thread_ref: str | None = None,
     ) -> str | None: ...
+
+
+@runtime_checkable
+class Paced(Protocol):
+    """Posts to one channel are spaced by at least ``min_interval_s`` seconds; the delivery
+    worker keeps that pace by putting deliveries back, never by sleeping."""
+
+    min_interval_s: float
+
+
+@runtime_checkable
+class ThreadSentFinder(Protocol):
+    """``find_sent`` for a reply inside the thread ``thread_ref``."""
+
+    async def find_sent_in_thread(
+        self, channel: Channel, delivery_id: int, *, thread_ref: str, since: datetime
+    ) -> str | None: ...
+
+
+@runtime_checkable
+class PlainSender(Protocol):
+    """The platform's own plain-text form of a message whose rich payload was rejected
+    (without it, the worker sends the message's fallback text through ``send``)."""
+
+    async def send_plain(
+        self, channel: Channel, message: Message, *, thread_ref: str | None, delivery_id: int
+    ) -> SendResult: ...
+
+
+@runtime_checkable
+class Closable(Protocol):
+    """A notifier holding connections, closed once when the app shuts down."""
+
+    async def aclose(self) -> None: ...
 
 
 class Clock(Protocol):

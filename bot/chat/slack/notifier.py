@@ -37,7 +37,15 @@ from bot.domain.errors import (
     TransientDeliveryError,
 )
 from bot.domain.models import Channel, Message
-from bot.domain.ports import SendResult
+from bot.domain.ports import (
+    Closable,
+    FileUploader,
+    Notifier,
+    Paced,
+    PlainSender,
+    SendResult,
+    ThreadSentFinder,
+)
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +174,7 @@ def map_slack_error(exc: Exception) -> DeliveryError:
     return AmbiguousDeliveryError(f"unexpected error: {type(exc).__name__}")
 
 
-class SlackNotifier:
+class SlackNotifier(Notifier, Paced, ThreadSentFinder, PlainSender, FileUploader, Closable):
     """The Slack side of the ``Notifier`` port (plus App Home, DMs and file uploads)."""
 
     platform = "slack"

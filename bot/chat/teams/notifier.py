@@ -53,7 +53,7 @@ from bot.domain.errors import (
 )
 from bot.domain.headers import retry_after_seconds
 from bot.domain.models import Channel, Message
-from bot.domain.ports import SendResult
+from bot.domain.ports import Closable, Notifier, Paced, SendResult
 
 log = logging.getLogger(__name__)
 
@@ -245,10 +245,11 @@ def _digest(bodies: list[bytes]) -> str:
 # --------------------------------------------------------------------------- notifier
 
 
-class TeamsNotifier:
+class TeamsNotifier(Notifier, Paced, Closable):
     """The Notifier for Teams Workflows webhooks (``channel.target`` is the webhook URL)."""
 
     platform = "teams"
+    can_find_sent = False  # webhooks answer nothing about past posts (see the docstring)
     min_interval_s = MIN_INTERVAL_S
 
     def __init__(
