@@ -117,7 +117,7 @@ async def _bot(
     async def poll_loop() -> None:
         while not stop.is_set() and not idle:
             began = time.monotonic()
-            summary = await poll_due(app, all_sources=True)
+            summary = await poll_due(app.poll_ports(), all_sources=True)
             polls.append([began, time.monotonic(), summary.new_items])
 
     polling = asyncio.create_task(poll_loop())

@@ -67,7 +67,7 @@ async def run(items: int, channels: int) -> None:
                     got = prepare(replace(source, spec=spec), outcome, set(), now, judge)
                     judged += [j for j in got.items if j.item.relevant]
             prepared = Prepared(tuple(judged[:items]), None, items)
-            routes = await load_routes(app)
+            routes = await load_routes(app.poll_ports())
             view = OpenStories(StoryIndex(), {})
             outcome = FetchOutcome(url=source.url, ok=True, status=200)
             started = time.perf_counter()

@@ -5,7 +5,7 @@
 Starts the local feed server of the test suite (``tests/feedserver.py``) in its own process,
 so serving costs neither contender CPU time nor the GIL, then runs, each in a fresh process:
 
-(a) uschina-bot: a fresh database, one source per feed, ``poll_due(app, all_sources=True)``
+(a) uschina-bot: a fresh database, one source per feed, ``poll_due(ports, all_sources=True)``
     twice -- the first poll stores everything (all items new), the second gets 304 for all;
 (b) reader (``make_reader`` on a temporary SQLite file): the same feeds, ``update_feeds()``
     twice.
@@ -135,7 +135,7 @@ async def _ours(corpus: dict[str, Any], database_url: str, concurrency: int) -> 
         for name in ("first", "second"):
             phase: dict[str, Any] = {}
             with measured(phase):
-                summary = await poll_due(app, all_sources=True)
+                summary = await poll_due(app.poll_ports(), all_sources=True)
             worker_peak = app.metrics.gauges.pop("uschina_bot_parse_worker_peak_rss_bytes", 0)
             phase["workers_peak_rss_mib"] = round(worker_peak / MiB, 1)
             phase.update(

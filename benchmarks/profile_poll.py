@@ -49,7 +49,7 @@ async def _run(corpus: dict[str, Any], args: argparse.Namespace, db: Path) -> No
             wall = time.perf_counter()
             if args.phase in (phase, "both"):
                 profiler.enable()
-            summary = await poll_due(app, all_sources=True)
+            summary = await poll_due(app.poll_ports(), all_sources=True)
             profiler.disable()
             print(f"== {phase}: {time.perf_counter() - wall:.2f} s wall; {summary.line()}")
             if args.phase in (phase, "both"):

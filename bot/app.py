@@ -25,6 +25,7 @@ from bot.domain.taxonomy import Taxonomy
 from bot.metrics import Metrics
 from jobs.countdown import CountdownPorts
 from jobs.digest import DigestPorts
+from jobs.poll import PollPorts
 from jobs.queries import Queries, QueryPorts
 from jobs.retention import RetentionPorts
 from storage.repos.insights import InsightRepository
@@ -102,6 +103,28 @@ class App:
             guards=self.store.guards,
             notifiers=self.notifiers,
             digest_grace=timedelta(seconds=self.settings.file.digest_grace),
+        )
+
+    def poll_ports(self) -> PollPorts:
+        """The stores polling reads and commits to, the fetcher, classifier and poll settings."""
+        file = self.settings.file
+        return PollPorts(
+            sources=self.store.sources,
+            ingest=self.store.ingest,
+            stories=self.store.stories,
+            channels=self.store.channels,
+            deliveries=self.store.deliveries,
+            fetcher=self.fetcher,
+            countdowns=self.countdown_ports(),
+            taxonomy=self.taxonomy,
+            classifier=self.classifier,
+            clock=self.now,
+            metrics=self.metrics,
+            workers=file.poll.workers,
+            taxonomy_path=file.taxonomy,
+            alerts_per_channel_per_poll=file.alerts_per_channel_per_poll,
+            followups_per_story_per_hour=file.followups_per_story_per_hour,
+            followups_per_channel_per_poll=file.followups_per_channel_per_poll,
         )
 
     @property

@@ -33,8 +33,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from bot.domain.classify import Classifier
 from bot.domain.errors import DatabaseUnavailableError, ParseError
 from bot.domain.ingest import (
     IngestBatch,
@@ -48,14 +49,21 @@ from bot.domain.ingest import (
     not_modified_batch,
 )
 from bot.domain.models import Channel, FetchOutcome, Item, Source
+from bot.domain.ports import (
+    ChannelReader,
+    Clock,
+    Fetcher,
+    FollowupHistory,
+    IngestStore,
+    PollSourceStore,
+    StoryWindowStore,
+)
 from bot.domain.route import BurstTally, FollowupBudget
 from bot.domain.stories import StoryIndex
-from jobs.countdown import propose_events
+from bot.domain.taxonomy import Taxonomy
+from bot.metrics import Metrics
+from jobs.countdown import CountdownPorts, propose_events
 from jobs.cpu import CpuStage, WorkerDied
-
-if TYPE_CHECKING:
-    from bot.app import App
-    from bot.sources.http import Fetcher
 
 log = logging.getLogger(__name__)
 
@@ -114,20 +122,43 @@ Progress = Callable[[int, int, SourceResult], None]
 Routing = Routes  # the name the demo uses
 
 
-def judge_of(app: App) -> Judge:
-    return Judge(app.taxonomy, app.classifier)
+@dataclass(frozen=True)
+class PollPorts:
+    """What polling needs, as the composition root wires it (``App.poll_ports``): the stores
+    it reads and commits to, a fetcher factory, the countdown job's ports (events proposed from
+    new items), the classifier, the clock and metrics, and the poll settings as plain values."""
+
+    sources: PollSourceStore
+    ingest: IngestStore
+    stories: StoryWindowStore
+    channels: ChannelReader
+    deliveries: FollowupHistory
+    fetcher: Callable[[], Fetcher]  # a new, unopened fetcher per poller
+    countdowns: CountdownPorts
+    taxonomy: Taxonomy
+    classifier: Classifier
+    clock: Clock
+    metrics: Metrics
+    workers: int  # parse worker processes (0: parse inline)
+    taxonomy_path: str | None  # what the workers load (None: the built-in taxonomy)
+    alerts_per_channel_per_poll: int
+    followups_per_story_per_hour: int
+    followups_per_channel_per_poll: int
 
 
-async def load_routes(app: App) -> Routes:
-    file = app.settings.file
+def judge_of(ports: PollPorts) -> Judge:
+    return Judge(ports.taxonomy, ports.classifier)
+
+
+async def load_routes(ports: PollPorts) -> Routes:
     return Routes(
-        channels=await app.store.channels.all(),
-        subscriptions=await app.store.channels.subscriptions(),
-        burst_limit=file.alerts_per_channel_per_poll,
+        channels=await ports.channels.all(),
+        subscriptions=await ports.channels.subscriptions(),
+        burst_limit=ports.alerts_per_channel_per_poll,
         followups=FollowupBudget(
-            per_story=file.followups_per_story_per_hour,
-            per_cycle=file.followups_per_channel_per_poll,
-            recent=await app.store.deliveries.recent_followups(app.now() - timedelta(hours=1)),
+            per_story=ports.followups_per_story_per_hour,
+            per_cycle=ports.followups_per_channel_per_poll,
+            recent=await ports.deliveries.recent_followups(ports.clock() - timedelta(hours=1)),
         ),
     )
 
@@ -136,11 +167,11 @@ class StoryWindow:
     """Loads the open-stories view (recent stories, their index, channels already alerted)."""
 
     @staticmethod
-    async def load(app: App, now: datetime) -> OpenStories:
-        recent = await app.store.stories.recent_fingerprints(now - STORY_WINDOW)
+    async def load(ports: PollPorts, now: datetime) -> OpenStories:
+        recent = await ports.stories.recent_fingerprints(now - STORY_WINDOW)
         index = StoryIndex.restore([(s.key, fp) for s, fp in recent if fp])
         stories = {s.key: s for s, _ in recent}
-        alerted = await app.store.ingest.alerted_channels(stories)
+        alerted = await ports.ingest.alerted_channels(stories)
         return OpenStories(index, stories, {k: v for k, v in alerted.items() if v})
 
 
@@ -170,14 +201,13 @@ class _Cycle:
 class Poller:
     """Polls sources through the fetch -> prepare -> commit pipeline (module docstring)."""
 
-    def __init__(self, app: App, *, workers: int | None = None, pool_min: int = 32) -> None:
-        self.app = app
-        poll = app.settings.file.poll
-        count = poll.workers if workers is None else workers
+    def __init__(self, ports: PollPorts, *, workers: int | None = None, pool_min: int = 32) -> None:
+        self.ports = ports
+        count = ports.workers if workers is None else workers
         self.cpu = CpuStage(
-            judge_of(app),
+            judge_of(ports),
             workers=count,
-            taxonomy_path=app.settings.file.taxonomy,
+            taxonomy_path=ports.taxonomy_path,
             pool_min=pool_min,
         )
         self._fetcher: Fetcher | None = None
@@ -194,7 +224,7 @@ class Poller:
         self.finished: list[SourceResult] = []  # for ``tick`` callers; drained by them
 
     async def __aenter__(self) -> Poller:
-        self._fetcher = await self.app.fetcher().__aenter__()
+        self._fetcher = await self.ports.fetcher().__aenter__()
         self._stages = [
             asyncio.create_task(self._prepare_stage()),
             asyncio.create_task(self._commit_stage()),
@@ -209,13 +239,13 @@ class Poller:
             task.cancel()
         await asyncio.gather(*self._fetches, *self._stages, return_exceptions=True)
         self._stages, self._fetches = [], set()
-        await self._close_cycle(self.app.now())
+        await self._close_cycle(self.ports.clock())
         if self._fetcher is not None:
             await self._fetcher.aclose()
             self._fetcher = None
         peak = self.cpu.worker_peak_rss_bytes()
         if peak:
-            self.app.metrics.set("uschina_bot_parse_worker_peak_rss_bytes", peak)
+            self.ports.metrics.set("uschina_bot_parse_worker_peak_rss_bytes", peak)
         self.cpu.close()
 
     @property
@@ -235,12 +265,12 @@ class Poller:
 
     async def tick(self) -> int:
         """Start the sources that are due and not in flight; returns how many started."""
-        now = self.app.now()
+        now = self.ports.clock()
         cycle = self._cycle
         if cycle is not None and not self._in_flight and now - cycle.started >= VIEW_MAX_AGE:
             await self._close_cycle(now)  # a quiet spell ends a routing window's cycle
         started = 0
-        for source in await self.app.store.sources.claim_due(now):
+        for source in await self.ports.sources.claim_due(now):
             if self.start(source, now) is not None:
                 started += 1
         return started
@@ -290,7 +320,7 @@ class Poller:
     async def _start_prepare(self, jobs: list[_Job]) -> list[Any]:
         """Per job: None (nothing to parse), or a Future/Prepared/exception."""
         parse = [j for j in jobs if _has_body(j.outcome)]
-        known = await self.app.store.ingest.known_identities_of(j.source.id for j in parse)
+        known = await self.ports.ingest.known_identities_of(j.source.id for j in parse)
         # a large poll uses the workers from its first body on; an all-304 one never starts them
         pooled = bool(parse) and self.cpu.want_pool(len(parse), large=self._large)
         work: list[Any] = []
@@ -329,7 +359,7 @@ class Poller:
             batches.append(await self._decide(job, w, view, routes))
             await asyncio.sleep(0)  # let fetches in flight read their responses meanwhile
         try:
-            inserted = await self.app.store.ingest.commit_many(batches)
+            inserted = await self.ports.ingest.commit_many(batches)
         except Exception as exc:
             _log_failure(exc, "committing %d source(s) together failed; one at a time", len(jobs))
             self._view = None  # the view holds uncommitted stories: reload it
@@ -361,7 +391,7 @@ class Poller:
                 view,
                 routes,
                 now,
-                labels=self.app.taxonomy.label,
+                labels=self.ports.taxonomy.label,
                 jitter=jitter,
                 tally=cycle.tally,
             )
@@ -376,7 +406,7 @@ class Poller:
 
     async def _commit_alone(self, job: _Job, batch: IngestBatch) -> SourceResult:
         try:
-            (new,) = await self.app.store.ingest.commit_many([batch])
+            (new,) = await self.ports.ingest.commit_many([batch])
         except Exception as exc:
             _log_failure(exc, "committing source %s failed", job.source.id)
             return await self._fail_alone(job, f"could not store its items ({_unexpected(exc)})")
@@ -385,7 +415,7 @@ class Poller:
     async def _fail_alone(self, job: _Job, error: str) -> SourceResult:
         batch = failed_batch(job.source, error, job.outcome, job.now, jitter=random.random())
         try:
-            await self.app.store.sources.save_states([(job.source.id, batch.state)])
+            await self.ports.sources.save_states([(job.source.id, batch.state)])
         except Exception as exc:
             _log_failure(exc, "saving the state of source %s failed", job.source.id)
         return self._count(job.source, batch, [])
@@ -394,13 +424,13 @@ class Poller:
         relevant = [i for i in new if i.relevant]
         if relevant and not batch.baseline:
             try:
-                await propose_events(self.app.countdown_ports(), relevant, job.now)
+                await propose_events(self.ports.countdowns, relevant, job.now)
             except Exception:
                 log.exception("proposing events from source %s failed", job.source.id)
         return self._count(job.source, batch, new)
 
     def _count(self, source: Source, batch: IngestBatch, new: list[Item]) -> SourceResult:
-        metrics = self.app.metrics
+        metrics = self.ports.metrics
         metrics.inc("uschina_bot_source_fetches_total", result=batch.status)
         if batch.status == "failed":
             log.info("source %s (%s) failed: %s", source.id, source.name, batch.error)
@@ -432,8 +462,8 @@ class Poller:
         stale = self._view_at is None or abs(now - self._view_at) >= VIEW_MAX_AGE
         if self._view is None or self._routes is None or stale:
             await self._close_cycle(now)  # new routes (and follow-up budget): a new cycle
-            self._view = await StoryWindow.load(self.app, now)
-            self._routes = await load_routes(self.app)
+            self._view = await StoryWindow.load(self.ports, now)
+            self._routes = await load_routes(self.ports)
             self._view_at = now
         if self._cycle is None:
             self._cycle = _Cycle(now, self._routes.channels)
@@ -447,7 +477,7 @@ class Poller:
         key = f"{cycle.started.isoformat()}:{cycle.nonce}"
         summaries = cycle_summaries(cycle.tally, cycle.channels, now, key)
         try:
-            await self.app.store.ingest.enqueue(summaries, now)
+            await self.ports.ingest.enqueue(summaries, now)
         except Exception as exc:  # the held items are stored; only the summary is lost
             _log_failure(exc, "queueing %d burst summaries failed", len(summaries))
 
@@ -486,26 +516,26 @@ def _unexpected(exc: BaseException) -> str:
 
 
 async def poll_due(
-    app: App, *, all_sources: bool = False, progress: Progress | None = None
+    ports: PollPorts, *, all_sources: bool = False, progress: Progress | None = None
 ) -> PollSummary:
     """Poll the sources that are due (or all enabled ones) once; never raises per source."""
-    now = app.now()
+    now = ports.clock()
     summary = PollSummary(started=now)
     if all_sources:
-        sources = await app.store.sources.all(enabled_only=True)
+        sources = await ports.sources.all(enabled_only=True)
     else:
-        sources = await app.store.sources.claim_due(now)
+        sources = await ports.sources.claim_due(now)
     if not sources:
         return summary
     with _gc_paused():
-        async with Poller(app) as poller:
+        async with Poller(ports) as poller:
             summary.results = await poller.poll(sources, now, progress)
-    app.metrics.inc("uschina_bot_polls_total")
+    ports.metrics.inc("uschina_bot_polls_total")
     return summary
 
 
 async def process_outcome(
-    app: App,
+    ports: PollPorts,
     source: Source,
     outcome: FetchOutcome,
     routes: Routes,
@@ -513,19 +543,19 @@ async def process_outcome(
     now: datetime,
 ) -> SourceResult:
     """Ingest one fetch outcome inline and commit it, as a cycle of its own (the demo; tests)."""
-    (result,) = await process_outcomes(app, [(source, outcome)], routes, stories, now)
+    (result,) = await process_outcomes(ports, [(source, outcome)], routes, stories, now)
     return result
 
 
 async def process_outcomes(
-    app: App,
+    ports: PollPorts,
     outcomes: Sequence[tuple[Source, FetchOutcome]],
     routes: Routes,
     stories: OpenStories,
     now: datetime,
 ) -> list[SourceResult]:
     """Ingest fetch outcomes inline, one transaction each, as one poll cycle (tests)."""
-    poller = Poller(app, workers=0)
+    poller = Poller(ports, workers=0)
     poller._view, poller._routes, poller._view_at = stories, routes, now
     results = []
     for source, outcome in outcomes:

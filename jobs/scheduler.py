@@ -272,7 +272,7 @@ class Scheduler:
             from jobs.poll import Poller, PollSummary
 
             if self._poller is None:
-                self._poller = await Poller(self.app).__aenter__()
+                self._poller = await Poller(self.app.poll_ports()).__aenter__()
             poller = self._poller
             await poller.tick()
             summary = PollSummary(started=self.app.now(), results=poller.finished)

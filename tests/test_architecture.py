@@ -167,7 +167,6 @@ KNOWN_UPWARD = {
     ("bot.chat.slack.listeners.home", "bot.app"),
     ("bot.chat.teams.endpoint", "bot.app"),
     ("jobs.deliver", "bot.app"),
-    ("jobs.poll", "bot.app"),
     ("jobs.scheduler", "bot.app"),
 }
 CONCRETE_ADAPTERS = (
@@ -182,7 +181,6 @@ ENTRY_POINTS = ("bot.app", "bot.cli", "bot.web", "bot.__main__")
 # Shell modules that still import a concrete adapter (shrink-only, like KNOWN_UPWARD).
 KNOWN_CONCRETE_USERS = {
     "bot.actions",  # check_source_host: the fetcher's host rule, checked before a source is added
-    "jobs.poll",  # the Fetcher it is handed
 }
 # Jobs that still import storage types instead of ports (shrink-only).
 KNOWN_JOBS_ON_STORAGE = {

@@ -245,7 +245,7 @@ async def test_run_ticks_close_the_cycle_with_its_summary(
         await poll(app)  # baseline; every source is next due in about ten minutes
         feeds(news, fresh=True)
         clock.start = START + timedelta(minutes=30)
-        async with Poller(app, workers=0) as poller:
+        async with Poller(app.poll_ports(), workers=0) as poller:
             assert await poller.tick() == 4
             for _ in range(600):
                 if len(poller.finished) == 4:

@@ -222,7 +222,7 @@ async def running(config: Settings, clock: RunningClock) -> AsyncIterator[App]:
 
 
 async def poll(app: App) -> PollSummary:
-    summary = await poll_due(app, all_sources=True)
+    summary = await poll_due(app.poll_ports(), all_sources=True)
     assert summary.failed == 0, [r.error for r in summary.results]
     return summary
 

@@ -39,7 +39,7 @@ async def healthz(scheduler_running: bool = True) -> tuple[int, dict[str, object
         transport = httpx.ASGITransport(app=web)
         async with httpx.AsyncClient(transport=transport, base_url="http://bot") as client:
             before = (await client.get("/healthz")).json()
-            await poll_due(app, all_sources=True)
+            await poll_due(app.poll_ports(), all_sources=True)
             response = await client.get("/healthz")
         assert before["sources"]["never_polled"] == before["sources"]["enabled"]
         return response.status_code, response.json()
@@ -137,7 +137,7 @@ def test_dockerignore_keeps_local_state_out_of_the_image() -> None:
 async def poll_once() -> None:
     app = await build_app(load_settings())
     try:
-        await poll_due(app, all_sources=True)
+        await poll_due(app.poll_ports(), all_sources=True)
     finally:
         await app.close()
 

@@ -46,8 +46,8 @@ def settings(db: Path, server: FeedServer) -> Settings:
 
 async def simple_round(app: App, now: datetime) -> None:
     sources = await app.store.sources.all(enabled_only=True)
-    routes = await load_routes(app)
-    window = await StoryWindow.load(app, now)
+    routes = await load_routes(app.poll_ports())
+    window = await StoryWindow.load(app.poll_ports(), now)
     outcomes = []
     async with app.fetcher() as fetcher:
         for source in sources:
@@ -55,12 +55,12 @@ async def simple_round(app: App, now: datetime) -> None:
                 source.url, etag=source.state.etag, last_modified=source.state.last_modified
             )
             outcomes.append((source, outcome))
-    await process_outcomes(app, outcomes, routes, window, now)
+    await process_outcomes(app.poll_ports(), outcomes, routes, window, now)
 
 
 async def fast_round(app: App, now: datetime) -> None:
     sources = await app.store.sources.all(enabled_only=True)
-    async with Poller(app, workers=2, pool_min=1) as poller:
+    async with Poller(app.poll_ports(), workers=2, pool_min=1) as poller:
         results = await poller.poll(sources, now)
     assert all(r.status != "failed" for r in results), [r.error for r in results]
 

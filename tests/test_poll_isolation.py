@@ -110,7 +110,7 @@ async def test_a_hostile_feed_fails_alone_in_the_worker_processes(
     app = await build_app(settings, output=io.StringIO())
     try:
         sources = await app.store.sources.all(enabled_only=True)
-        async with Poller(app, workers=1, pool_min=1) as poller:
+        async with Poller(app.poll_ports(), workers=1, pool_min=1) as poller:
             results = await poller.poll(sources, app.now())
         by_name = {r.name: r for r in results}
         assert by_name["deep"].status == "failed"
@@ -159,7 +159,7 @@ async def test_slow_sources_do_not_hold_back_a_healthy_one(tmp_path: Path) -> No
         )
         app = await build_app(settings, clock=FastClock(30), output=io.StringIO())
         try:
-            async with Poller(app) as poller:
+            async with Poller(app.poll_ports()) as poller:
                 until = time.monotonic() + 12
                 while time.monotonic() < until:
                     await poller.tick()

@@ -137,7 +137,9 @@ def test_failing_sources_do_not_delay_healthy_ones(
     async def run() -> None:
         app = await build_app(load_settings())
         try:
-            await poll_due(app, all_sources=True, progress=lambda d, t, r: order.append(r.name))
+            await poll_due(
+                app.poll_ports(), all_sources=True, progress=lambda d, t, r: order.append(r.name)
+            )
         finally:
             await app.close()
 

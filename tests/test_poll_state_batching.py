@@ -47,12 +47,12 @@ async def test_every_outcome_saves_its_state_once_per_poll(
         now = [START]
         app = await build_app(settings, clock=lambda: now[0], output=io.StringIO())
         try:
-            first = await poll_due(app, all_sources=True)
+            first = await poll_due(app.poll_ports(), all_sources=True)
             assert (first.ok, first.failed) == (3, 1)
             first_writes = sorted(st for c in calls for _, st in c)
             assert first_writes == ["failed", "ok", "ok", "ok"]  # each source once
             now[0] = START + timedelta(hours=1)
-            second = await poll_due(app, all_sources=True)
+            second = await poll_due(app.poll_ports(), all_sources=True)
             assert second.new_items == 0 and second.failed == 1
             second_writes = sorted(st for c in calls for _, st in c)[4:]
             writes = sorted(st for c in calls for _, st in c)

@@ -121,7 +121,7 @@ async def replay(app: App, clock: DemoClock) -> None:
     for number, sources in enumerate(rounds, start=1):
         clock.at += timedelta(hours=1)
         summary = PollSummary(started=clock.at)
-        window = await StoryWindow.load(app, clock.at)
+        window = await StoryWindow.load(app.poll_ports(), clock.at)
         for source_id, name in sources:
             source = await app.store.sources.get(source_id)
             assert source is not None
@@ -135,7 +135,7 @@ async def replay(app: App, clock: DemoClock) -> None:
                 headers={"content-type": "application/xml"},
             )
             summary.results.append(
-                await process_outcome(app, source, outcome, routing, window, now)
+                await process_outcome(app.poll_ports(), source, outcome, routing, window, now)
             )
         print(f"poll {number}: {summary.line()}")
     heading("Real-time alerts (what the channel receives)")

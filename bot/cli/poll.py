@@ -100,7 +100,7 @@ def handle(args: argparse.Namespace) -> int:
         from jobs.deliver import DeliveryWorker
         from jobs.poll import poll_due, summary_json
 
-        summary = await poll_due(app, all_sources=True, progress=progress_printer())  # type: ignore[arg-type]
+        summary = await poll_due(app.poll_ports(), all_sources=True, progress=progress_printer())  # type: ignore[arg-type]
         pending_before = (await app.store.deliveries.counts()).get("pending", 0)
         sent = 0
         if not args.no_deliver:

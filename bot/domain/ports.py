@@ -24,7 +24,7 @@ from bot.domain.models import (
 )
 
 if TYPE_CHECKING:
-    from bot.domain.ingest import IngestBatch
+    from bot.domain.ingest import IngestBatch, PendingDelivery
 
 
 @dataclass(frozen=True)
@@ -350,6 +350,9 @@ class IngestStore(Protocol):
     async def known_identities_of(self, source_ids: Iterable[int]) -> dict[int, set[str]]: ...
     async def commit_many(self, batches: Sequence[IngestBatch]) -> list[list[Item]]: ...
     async def alerted_channels(self, story_keys: Iterable[str]) -> dict[str, set[int]]: ...
+    async def enqueue(self, deliveries: Sequence[PendingDelivery], now: datetime) -> None:
+        """Deliveries of no stored item (the summaries that end a poll cycle)."""
+        ...
 
 
 class StoryWindowStore(Protocol):
