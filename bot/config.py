@@ -70,6 +70,7 @@ def _as_value_error(check: Callable[[], _T]) -> _T:
     try:
         return check()
     except ConfigError as exc:
+        # from None: the cause is this same message, as a ConfigError
         raise ValueError(str(exc)) from None
 
 
@@ -84,6 +85,7 @@ def _check_timezone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
+        # from None: a failed lookup; the cause says no more than the message
         raise ValueError(
             f"unknown timezone {value!r} (use an IANA name such as Europe/Paris)"
         ) from None
@@ -162,6 +164,7 @@ class DigestConfig(_Strict):
         try:
             parse_cron(value)
         except ConfigError as exc:
+            # from None: the cause is this same message, as a ConfigError
             raise ValueError(str(exc)) from None
         return value
 
@@ -399,7 +402,7 @@ def load_config_file(path: str) -> FileConfig:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
     return parse_config_text(text, name=path)
 
 
@@ -408,13 +411,15 @@ def parse_config_text(text: str, *, name: str = "config") -> FileConfig:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
+        # from None: a YAML error quotes the offending line, which may hold a webhook URL
         raise _yaml_error(exc, name) from None
     try:
         data = yaml.safe_load(text)
     except ValueError as exc:  # an impossible date such as 2024-13-45
         line = _bad_timestamp_line(root)
-        raise ConfigError(f"{name}: not a real date: {exc}", line=line) from None
+        raise ConfigError(f"{name}: not a real date: {exc}", line=line) from exc
     except yaml.YAMLError as exc:
+        # from None: a YAML error quotes the offending line, which may hold a webhook URL
         raise _yaml_error(exc, name) from None
     return _validate(data, root, name)
 
@@ -461,6 +466,7 @@ def _validate(data: Any, root: yaml.Node | None, name: str) -> FileConfig:
         message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
             message = "unknown key"
+        # from None: pydantic's error quotes the input, which may be a webhook URL
         raise ConfigError(f"{name}: {message}", key=key, line=_line_of(root, loc)) from None
     _refuse_duplicate_channels(config, root, name)
     return config

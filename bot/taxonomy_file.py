@@ -26,7 +26,7 @@ def _read(path: str | None) -> tuple[str, str]:
         with open(path, encoding="utf-8") as handle:
             return handle.read(), path
     except OSError as exc:
-        raise ConfigError(f"cannot read taxonomy {path}: {exc.strerror}") from None
+        raise ConfigError(f"cannot read taxonomy {path}: {exc.strerror}") from exc
 
 
 def _line_of(root: yaml.Node | None, dotted: str | None) -> int | None:
@@ -64,14 +64,15 @@ def parse_taxonomy_text(text: str, where: str = "taxonomy") -> Taxonomy:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or "invalid YAML"
-        raise ConfigError(f"{where}: {problem}", line=line) from None
+        raise ConfigError(f"{where}: {problem}", line=line) from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{where}: invalid YAML ({exc})") from None
+        raise ConfigError(f"{where}: invalid YAML ({exc})") from exc
     if data is None:
         raise ConfigError(f"{where}: the file is empty")
     try:
         return load_taxonomy(data)
     except TaxonomyError as exc:
+        # from None: the cause is this same message without the file name and line
         raise TaxonomyError(
             f"{where}: {exc.detail}", key=exc.key, line=_line_of(root, exc.key)
         ) from None

@@ -57,7 +57,7 @@ def async_url(raw: str) -> URL:
     try:
         url = make_url(raw)
     except Exception as exc:
-        raise StorageError(f"DATABASE_URL is not a valid database URL: {exc}") from None
+        raise StorageError(f"DATABASE_URL is not a valid database URL: {exc}") from exc
     backend = url.get_backend_name()
     if backend not in _ASYNC_DRIVERS:
         raise StorageError(

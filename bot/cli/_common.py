@@ -22,10 +22,10 @@ def parse_now(text: str | None) -> datetime:
         return datetime.now(UTC)
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+    except ValueError as exc:
         raise ConfigError(
             f"--now expects an ISO date or datetime such as 2024-09-01T08:00, got {text!r}"
-        ) from None
+        ) from exc
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
@@ -46,7 +46,7 @@ def open_input(path: str) -> IO[str]:
     try:
         return open(path, encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
 
 
 def _text_lines(stream: IO[str]) -> Iterator[tuple[int, str]]:
@@ -63,7 +63,7 @@ def _text_lines(stream: IO[str]) -> Iterator[tuple[int, str]]:
             raise ConfigError(
                 f"line {number} is not UTF-8 text (byte 0x{data[exc.start]:02x} at column "
                 f"{exc.start + 1}); save the file as UTF-8"
-            ) from None
+            ) from exc
 
 
 def read_jsonl(stream: IO[str]) -> Iterator[dict[str, Any]]:
@@ -75,7 +75,7 @@ def read_jsonl(stream: IO[str]) -> Iterator[dict[str, Any]]:
         try:
             value = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise ConfigError(f"line {number} is not valid JSON: {exc.msg}") from None
+            raise ConfigError(f"line {number} is not valid JSON: {exc.msg}") from exc
         if not isinstance(value, dict):
             raise ConfigError(f"line {number} is not a JSON object")
         yield value
@@ -118,7 +118,7 @@ def with_app(
             problem = None if isinstance(exc, BotError) else describe_failure(exc)
             if problem is None:
                 raise
-            raise StorageError(problem) from None
+            raise StorageError(problem) from exc
 
     return asyncio.run(main())
 

@@ -82,6 +82,7 @@ def add_countdown(args: argparse.Namespace) -> int:
     try:
         start, end, window = parse_date_or_window(args.date)
     except ValueError as exc:
+        # from None: the cause is our own error, whose text the message repeats
         raise CommandError(str(exc), usage=ADD_USAGE) from None
 
     async def body(app: App) -> int:

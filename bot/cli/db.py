@@ -22,6 +22,6 @@ def upgrade(args: argparse.Namespace) -> int:
     except Exception as exc:
         from bot.domain.errors import StorageError
 
-        raise StorageError(f"cannot migrate {safe_url(settings.database_url)}: {exc}") from None
+        raise StorageError(f"cannot migrate {safe_url(settings.database_url)}: {exc}") from exc
     print(f"database {safe_url(settings.database_url)} is at the latest schema")
     return 0

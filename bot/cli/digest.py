@@ -41,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             since = parse_duration(args.since)
         except ValueError as exc:
+            # from None: the cause is our own error, whose text the message repeats
             raise ConfigError(f"--since: {exc}") from None
 
     async def body(app: App) -> int:

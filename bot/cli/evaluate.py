@@ -90,6 +90,7 @@ def _rows(path: str, *, name_file: bool = False) -> list[dict[str, Any]]:
     except ConfigError as exc:
         if not name_file:
             raise
+        # from None: the cause is this same message without the file name
         raise ConfigError(f"{path}: {exc}") from None
     finally:
         if path != "-":

@@ -49,7 +49,7 @@ def check_bindable(host: str, port: int) -> None:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
-        raise ConfigError(f"cannot listen on {host}: {exc.strerror or exc}") from None
+        raise ConfigError(f"cannot listen on {host}: {exc.strerror or exc}") from exc
     family, kind, proto, _, address = infos[0]
     with socket.socket(family, kind, proto) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -59,7 +59,7 @@ def check_bindable(host: str, port: int) -> None:
             why = "is in use" if exc.errno == 98 else f"cannot be used ({exc.strerror})"
             raise ConfigError(
                 f"port {port} on {host} {why}: choose another with --port or USCHINA_BOT_PORT"
-            ) from None
+            ) from exc
 
 
 def unreachable_channels(app: App) -> list[str]:

@@ -97,6 +97,7 @@ def _validate_url(url: str) -> str:
     try:
         return canonical_url(clean_source_url(url))
     except ConfigError as exc:
+        # from None: the cause is our own error, whose text the message repeats
         raise ConfigError(f"cannot add {shown_url(url[:200])}: {exc}") from None
 
 
@@ -111,6 +112,7 @@ def add_source(args: argparse.Namespace) -> int:
     try:
         interval = check_interval(duration_seconds(args.interval), what="--interval")
     except ValueError as exc:
+        # from None: the cause is our own error, whose text the message repeats
         raise ConfigError(f"--interval: {exc}") from None
     needs_selector = source_types.get(args.type).needs_selector
     if needs_selector and not args.selector:
@@ -123,6 +125,7 @@ def add_source(args: argparse.Namespace) -> int:
     try:
         name = clean_source_name(args.name) if args.name is not None else None
     except ConfigError as exc:
+        # from None: the cause is our own error, whose text the message repeats
         raise ConfigError(f"--name: {exc}") from None
     spec = SourceSpec(
         name=name or urlsplit(url).hostname or url,
@@ -141,6 +144,7 @@ def add_source(args: argparse.Namespace) -> int:
                 url, allow_private=app.settings.allow_private_networks, unresolvable_ok=True
             )
         except UnsafeURLError as exc:
+            # from None: the cause is our own error, whose text the message repeats
             raise ConfigError(f"cannot add {shown_url(url)}: {exc}") from None
         if note:
             print(f"note: {note}", file=sys.stderr)
@@ -198,7 +202,7 @@ def import_opml(args: argparse.Namespace) -> int:
     try:
         data = Path(args.file).read_bytes()
     except OSError as exc:
-        raise ConfigError(f"cannot read {args.file}: {exc.strerror}") from None
+        raise ConfigError(f"cannot read {args.file}: {exc.strerror}") from exc
     found = read_opml(data)
     specs = found.specs
 

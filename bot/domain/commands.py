@@ -601,6 +601,7 @@ def _parse_latest(args: Sequence[_Token], topics: TopicResolver) -> Command:
     except CommandError:
         bad = next((w for w in words if re.match(r"[+-]?[0-9]", w, re.ASCII)), None)
         if bad is not None and not _resolve(bad, topics):
+            # from None: this message replaces the topic lookup's
             raise _fail(
                 f"N must be a whole number from 1 to {LATEST_MAX}, not '{_shown(bad)}'.", "latest"
             ) from None
@@ -725,6 +726,7 @@ def _countdown_add(args: Sequence[_Token]) -> Command:
     try:
         start, end, window = parse_date_or_window(date_text)
     except ValueError as exc:
+        # from None: the cause is our own error, whose text the message repeats
         raise _fail(f"Bad date: {_shown(str(exc), 120)}", "countdown") from None
     return CountdownAdd(name, start, end, tentative or window)
 
@@ -840,6 +842,7 @@ def _url(text: str) -> str:
         return clean_source_url(url)
     except ConfigError as exc:
         shown = _shown(shown_url(url[:MAX_URL_LENGTH]), 80)
+        # from None: the cause is our own error, whose text the message repeats
         raise _fail(f"'{shown}' is not a web address you can add: {exc}.", "sources") from None
 
 

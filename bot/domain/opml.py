@@ -117,7 +117,7 @@ def read_opml(data: bytes) -> OpmlImport:
     try:
         root = etree.fromstring(data, parser=_safe_parser())
     except etree.XMLSyntaxError as exc:
-        raise ParseError(f"the file is not valid OPML/XML: {exc}") from None
+        raise ParseError(f"the file is not valid OPML/XML: {exc}") from exc
     if root is None or not isinstance(root.tag, str) or etree.QName(root).localname != "opml":
         raise ParseError("the file is not OPML (its root element is not <opml>)")
     dtd = root.getroottree().docinfo.internalDTD

@@ -175,7 +175,7 @@ def parse_json_feed(body: bytes, *, url: str) -> ParsedFeed:
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ParseError(f"the response is not valid JSON ({exc})") from None
+        raise ParseError(f"the response is not valid JSON ({exc})") from exc
     if not isinstance(data, dict) or not isinstance(data.get("items"), list):
         raise ParseError("the JSON is not a JSON Feed (no 'items' list)")
     warnings: list[str] = []
@@ -265,7 +265,7 @@ def parse_html_page(
     try:
         doc = _html_document(body, content_type)
     except (etree.ParserError, ValueError) as exc:
-        raise ParseError(f"the page could not be read as HTML ({exc})") from None
+        raise ParseError(f"the page could not be read as HTML ({exc})") from exc
     base = url
     for element in doc.iter("base"):
         if element.get("href"):
@@ -277,7 +277,7 @@ def parse_html_page(
     try:
         matched = doc.cssselect(selector)
     except Exception as exc:  # cssselect raises its own SelectorError subclasses
-        raise ParseError(f"the selector {selector[:80]!r} is not valid CSS ({exc})") from None
+        raise ParseError(f"the selector {selector[:80]!r} is not valid CSS ({exc})") from exc
     entries: list[ParsedEntry] = []
     seen: set[str] = set()
     for element in matched:
@@ -354,7 +354,7 @@ def _parse_with_feedparser(data: bytes, *, url: str, warnings: list[str]) -> Par
     except Exception as exc:  # its loose parser has failure modes of its own on hostile input
         raise ParseError(
             f"the response could not be read as a feed ({exc.__class__.__name__})"
-        ) from None
+        ) from exc
     feed_info = result.get("feed", {})
     raw_entries = result.get("entries", [])
     if not raw_entries and not feed_info.get("title"):

@@ -67,6 +67,7 @@ def zone(tz: str | tzinfo) -> tzinfo:
     try:
         return ZoneInfo(str(tz).strip())
     except (ZoneInfoNotFoundError, ValueError, OSError):
+        # from None: a failed lookup; the cause says no more than the message
         raise ConfigError(
             f"unknown timezone '{tz}' (use an IANA name like America/New_York)"
         ) from None
@@ -543,8 +544,8 @@ def _parse_day(text: str) -> date:
     year, month, day = (int(part) for part in text.split("-"))
     try:
         return date(year, month, day)
-    except ValueError:
-        raise ValueError(f"'{text}' is not a real date ({example})") from None
+    except ValueError as exc:
+        raise ValueError(f"'{text}' is not a real date ({example})") from exc
 
 
 _DURATION_UNITS: dict[str, int] = {

@@ -109,8 +109,8 @@ def ascii_host(host: str) -> str:
             label.encode("idna").decode("ascii") if label else label
             for label in host.lower().split(".")
         )
-    except UnicodeError:
-        raise ConfigError(f"the host name {host!r} is not a valid domain name") from None
+    except UnicodeError as exc:
+        raise ConfigError(f"the host name {host!r} is not a valid domain name") from exc
 
 
 def clean_source_url(text: str) -> str:
@@ -129,7 +129,7 @@ def clean_source_url(text: str) -> str:
         host = parts.hostname
         port = parts.port
     except ValueError as exc:
-        raise ConfigError(f"not a valid URL ({exc})") from None
+        raise ConfigError(f"not a valid URL ({exc})") from exc
     if not host:
         raise ConfigError("the URL has no host name")
     if literal_address(host) is None:

@@ -375,8 +375,8 @@ def _date(value: Any, key: str) -> date:
         return value
     try:
         return date.fromisoformat(str(value))
-    except ValueError:
-        raise _fail(key, f"expected a date YYYY-MM-DD, got {value!r}") from None
+    except ValueError as exc:
+        raise _fail(key, f"expected a date YYYY-MM-DD, got {value!r}") from exc
 
 
 def _events(value: Any) -> tuple[KnownEvent, ...]:

@@ -139,10 +139,10 @@ async def check_source_host(
         port = parsed.port or (443 if parsed.scheme == "https" else 80)
         try:
             addresses = list(await asyncio.wait_for(resolver(host, port), timeout_s))
-        except (OSError, TimeoutError, UnicodeError):
+        except (OSError, TimeoutError, UnicodeError) as exc:
             if unresolvable_ok:
                 return f"cannot resolve {host} now; it is checked again at every fetch"
-            raise UnsafeURLError(f"cannot resolve the host name {host}") from None
+            raise UnsafeURLError(f"cannot resolve the host name {host}") from exc
     problem = private_refusal(host, addresses)
     if problem:
         raise UnsafeURLError(problem)
@@ -189,7 +189,7 @@ def check_url(url: str) -> httpx.URL:
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError, ValueError) as exc:
-        raise UnsafeURLError(f"not a valid URL ({exc})") from None
+        raise UnsafeURLError(f"not a valid URL ({exc})") from exc
     if parsed.scheme not in ("http", "https"):
         scheme = parsed.scheme or "none"
         raise UnsafeURLError(f"unsupported URL scheme '{scheme}' (only http and https)")
@@ -621,9 +621,10 @@ class Fetcher:
             return decoder.finish()
         except _BodyTooLarge:
             suffix = " once decompressed" if coding and decoder.raw_size <= self.max_bytes else ""
+            # from None: _BodyTooLarge is only our signal to stop reading
             raise FetchError(too_large + suffix) from None
-        except zlib.error:
-            raise FetchError(f"the response is not valid {coding} data") from None
+        except zlib.error as exc:
+            raise FetchError(f"the response is not valid {coding} data") from exc
 
 
 async def _drain_small(response: httpx.Response, headers: dict[str, str]) -> None:

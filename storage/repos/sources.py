@@ -106,8 +106,8 @@ class SourceRepository:
             async with self.db.connect() as conn:
                 result = await conn.execute(insert(source_t).values(**values))
                 new_id = result.inserted_primary_key[0]  # type: ignore[index]
-        except IntegrityError:
-            raise ConfigError(f"a source with URL {shown_url(spec.url)} already exists") from None
+        except IntegrityError as exc:
+            raise ConfigError(f"a source with URL {shown_url(spec.url)} already exists") from exc
         source = await self.get(int(new_id))
         assert source is not None
         return source
