@@ -112,7 +112,7 @@ async def one_run(fake: Any, args: argparse.Namespace, tmp: Path, n: int) -> dic
         fake.expected = total
         fake.all_arrived.clear()
     stop = asyncio.Event()
-    worker = DeliveryWorker(app)
+    worker = DeliveryWorker(app.delivery_ports())
     started = time.monotonic()
     task = asyncio.create_task(worker.run_forever(stop))
     deadline = started + args.timeout

@@ -2,7 +2,8 @@
 
 ``build_app(settings)`` opens (and migrates) the database, loads the taxonomy, syncs the config
 file's sources, channels and countdowns into the database, and creates one notifier per chat
-platform in use. Everything else receives the ``App`` and never reads settings or env itself.
+platform in use. Jobs receive the port bundles it builds (``poll_ports``, ``delivery_ports``...);
+chat code receives the ``App``; neither reads settings or env itself.
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ from bot.domain.schedule import local_today
 from bot.domain.taxonomy import Taxonomy
 from bot.metrics import Metrics
 from jobs.countdown import CountdownPorts
+from jobs.deliver import DeliveryPorts
 from jobs.digest import DigestPorts
 from jobs.poll import PollPorts
 from jobs.queries import Queries, QueryPorts
 from jobs.retention import RetentionPorts
+from jobs.scheduler import SchedulerPorts
 from storage.repos.insights import InsightRepository
 from storage.store import Store
 
@@ -103,6 +106,34 @@ class App:
             guards=self.store.guards,
             notifiers=self.notifiers,
             digest_grace=timedelta(seconds=self.settings.file.digest_grace),
+        )
+
+    def delivery_ports(self) -> DeliveryPorts:
+        """The outbox, channels and notifiers of the delivery worker, and where pauses are told."""
+        file = self.settings.file
+        return DeliveryPorts(
+            deliveries=self.store.deliveries,
+            channels=self.store.channels,
+            notifiers=self.notifiers,
+            clock=self.now,
+            metrics=self.metrics,
+            instance_id=self.instance_id,
+            admin_channel=file.admin_channel,
+            admins=tuple(file.admins),
+        )
+
+    def scheduler_ports(self) -> SchedulerPorts:
+        """The lease, clock and metrics of the scheduler, and each job's ports factory."""
+        return SchedulerPorts(
+            leases=self.store.guards,
+            clock=self.now,
+            metrics=self.metrics,
+            instance_id=self.instance_id,
+            poll=self.poll_ports,
+            delivery=self.delivery_ports,
+            digests=self.digest_ports,
+            countdowns=self.countdown_ports,
+            retention=self.retention_ports,
         )
 
     def poll_ports(self) -> PollPorts:

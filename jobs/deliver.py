@@ -20,16 +20,13 @@ Guarantees (see docs/slack.md for the residual window):
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import logging
 import random
-import signal
-import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
 
 from bot.domain.codec import message_from_dict
 from bot.domain.errors import (
@@ -41,14 +38,19 @@ from bot.domain.errors import (
     PermanentDeliveryError,
     TransientDeliveryError,
 )
-from bot.domain.models import Channel, Message, ensure_utc
-from bot.domain.ports import Notifier, Paced, PlainSender, SendResult, ThreadSentFinder
+from bot.domain.models import WORKSPACE_PREFIX, Channel, Delivery, Message, ensure_utc
+from bot.domain.ports import (
+    Clock,
+    DeliveryQueue,
+    Notifier,
+    Paced,
+    PausingChannelStore,
+    PlainSender,
+    SendResult,
+    ThreadSentFinder,
+)
 from bot.domain.render import render_error
-from storage.repos.channels import WORKSPACE_PREFIX
-from storage.repos.deliveries import Delivery
-
-if TYPE_CHECKING:
-    from bot.app import App
+from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -72,17 +74,33 @@ class DeliveryPolicy:
     idle_poll_s: float = 2.0
 
 
+@dataclass(frozen=True)
+class DeliveryPorts:
+    """What the delivery worker needs, as the composition root wires it
+    (``App.delivery_ports``): the outbox, the channels it reads and pauses, one notifier per
+    platform, the clock, metrics, its name for claims, and where pause notices go."""
+
+    deliveries: DeliveryQueue
+    channels: PausingChannelStore
+    notifiers: Mapping[str, Notifier]
+    clock: Clock
+    metrics: Metrics
+    instance_id: str
+    admin_channel: str | None = None  # the config's ``admin_channel``
+    admins: tuple[str, ...] = ()  # the config's ``admins`` (Slack user ids)
+
+
 class DeliveryWorker:
-    """Claims due deliveries and sends them through ``app.notifiers[platform]``."""
+    """Claims due deliveries and sends them through ``ports.notifiers[platform]``."""
 
     def __init__(
         self,
-        app: App,
+        ports: DeliveryPorts,
         *,
         policy: DeliveryPolicy | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        self.app = app
+        self.ports = ports
         self.policy = policy or DeliveryPolicy()
         self.rng = rng or random.Random()
         self._next_slot: dict[int, datetime] = {}  # channel id -> earliest next post
@@ -94,16 +112,16 @@ class DeliveryWorker:
 
     async def run_once(self, limit: int = 50) -> int:
         """Claim and handle up to ``limit`` due deliveries; returns how many were posted."""
-        store = self.app.store
-        claimed_at = self.app.now()
+        ports = self.ports
+        claimed_at = self.ports.clock()
         self._channels = {}
         # Channels still paced are not claimed (claiming would only defer them to their slot);
         # the next pass is due when the first of them may post again.
         paced = {cid: slot for cid, slot in self._next_slot.items() if slot > claimed_at}
         self._earliest_deferred = min(paced.values(), default=None)
         await self._expire(claimed_at)
-        batch = await store.deliveries.claim(
-            worker=self.app.instance_id,
+        batch = await ports.deliveries.claim(
+            worker=self.ports.instance_id,
             now=claimed_at,
             limit=limit,
             lease=self.policy.lease,
@@ -112,11 +130,11 @@ class DeliveryWorker:
         release_after = claimed_at + self.policy.lease / 2
         posted = 0
         for index, delivery in enumerate(batch):
-            if self.app.now() >= release_after:
+            if self.ports.clock() >= release_after:
                 # The lease is half gone: hand the rest back rather than risk a second claimer.
                 for rest in batch[index:]:
-                    await store.deliveries.defer(
-                        rest.id, at=self.app.now(), unsure=rest.was_sending
+                    await ports.deliveries.defer(
+                        rest.id, at=self.ports.clock(), unsure=rest.was_sending
                     )
                 break
             try:
@@ -130,20 +148,20 @@ class DeliveryWorker:
 
     async def _channel(self, channel_id: int) -> Channel | None:
         if channel_id not in self._channels:
-            self._channels[channel_id] = await self.app.store.channels.get(channel_id)
+            self._channels[channel_id] = await self.ports.channels.get(channel_id)
         return self._channels[channel_id]
 
     async def _handle(self, d: Delivery) -> int:
-        store, now = self.app.store, self.app.now()
+        ports, now = self.ports, self.ports.clock()
         channel = await self._channel(d.channel_id)
         if channel is None:
-            await store.deliveries.mark_failed(d.id, error="channel removed")
+            await ports.deliveries.mark_failed(d.id, error="channel removed")
             return 0
         if channel.paused_reason:  # paused after the claim: wait for the resume
             await self._defer(d, now, error=f"paused: {channel.paused_reason}")
             self._count(channel, "skipped_paused")
             return 0
-        notifier = self.app.notifiers.get(channel.platform)
+        notifier = self.ports.notifiers.get(channel.platform)
         if notifier is None:
             await self._retry(d, channel, f"no {channel.platform} notifier configured", None)
             return 0
@@ -151,7 +169,7 @@ class DeliveryWorker:
         thread_ref: str | None = None
         if d.kind in FOLLOWUP_KINDS and (d.thread_key or d.story_key):
             key = d.thread_key or d.story_key or ""
-            state, parent = await store.deliveries.thread_parent(channel.id, key)
+            state, parent = await ports.deliveries.thread_parent(channel.id, key)
             if state == "pending":
                 await self._defer(d, now + timedelta(seconds=self.policy.parent_wait_s))
                 return 0
@@ -170,7 +188,7 @@ class DeliveryWorker:
         try:
             message = message_from_dict(d.payload)
         except (ValueError, KeyError, TypeError) as exc:
-            await store.deliveries.mark_failed(d.id, error=f"bad payload: {exc}")
+            await ports.deliveries.mark_failed(d.id, error=f"bad payload: {exc}")
             self._count(channel, "failed")
             return 0
         return await self._send(d, channel, notifier, message, thread_ref)
@@ -197,8 +215,8 @@ class DeliveryWorker:
         if not found:
             log.info("delivery %s: earlier attempt not found in %s; sending", d.id, channel.name)
             return False
-        await self.app.store.deliveries.mark_sent(
-            d.id, remote_id=found, now=self.app.now(), thread_remote_id=thread_ref
+        await self.ports.deliveries.mark_sent(
+            d.id, remote_id=found, now=self.ports.clock(), thread_remote_id=thread_ref
         )
         log.info("delivery %s: already posted as %s; not posting again", d.id, found)
         self._count(channel, "reconciled")
@@ -216,7 +234,9 @@ class DeliveryWorker:
     async def _find_sent(
         self, notifier: Notifier, channel: Channel, d: Delivery, thread_ref: str | None
     ) -> str | None:
-        since = ensure_utc(d.created_at) if d.created_at else self.app.now() - self.policy.max_age
+        since = (
+            ensure_utc(d.created_at) if d.created_at else self.ports.clock() - self.policy.max_age
+        )
         if thread_ref and isinstance(notifier, ThreadSentFinder):
             return await notifier.find_sent_in_thread(
                 channel, d.id, thread_ref=thread_ref, since=since
@@ -231,7 +251,7 @@ class DeliveryWorker:
         message: Message,
         thread_ref: str | None,
     ) -> int:
-        store = self.app.store
+        ports = self.ports
         interval = float(notifier.min_interval_s or 0.0) if isinstance(notifier, Paced) else 0.0
         try:
             try:
@@ -244,7 +264,7 @@ class DeliveryWorker:
                 result = await self._send_plain(notifier, channel, message, thread_ref, d.id)
                 outcome = "sent_plain"
         except PayloadRejectedError as exc:
-            await store.deliveries.mark_failed(d.id, error=f"rejected: {exc}")
+            await ports.deliveries.mark_failed(d.id, error=f"rejected: {exc}")
             self._count(channel, "rejected")
             return 0
         except PermanentDeliveryError as exc:
@@ -252,16 +272,21 @@ class DeliveryWorker:
             return 0
         except TransientDeliveryError as exc:
             if exc.retry_after is not None:
-                self._next_slot[channel.id] = self.app.now() + timedelta(seconds=exc.retry_after)
+                self._next_slot[channel.id] = self.ports.clock() + timedelta(
+                    seconds=exc.retry_after
+                )
             unsure = isinstance(exc, AmbiguousDeliveryError)
             await self._retry(d, channel, str(exc), exc.retry_after, unsure=unsure)
             return 0
         finally:
-            self._next_slot.setdefault(channel.id, self.app.now())
-            slot = self.app.now() + timedelta(seconds=interval)
+            self._next_slot.setdefault(channel.id, self.ports.clock())
+            slot = self.ports.clock() + timedelta(seconds=interval)
             self._next_slot[channel.id] = max(self._next_slot[channel.id], slot)
-        await store.deliveries.mark_sent(
-            d.id, remote_id=result.remote_id, now=self.app.now(), thread_remote_id=result.thread_ref
+        await ports.deliveries.mark_sent(
+            d.id,
+            remote_id=result.remote_id,
+            now=self.ports.clock(),
+            thread_remote_id=result.thread_ref,
         )
         self._count(channel, outcome)
         return 1
@@ -284,7 +309,7 @@ class DeliveryWorker:
     # ----------------------------------------------------------------- outcomes
 
     async def _defer(self, d: Delivery, at: datetime, *, error: str | None = None) -> None:
-        await self.app.store.deliveries.defer(d.id, at=at, unsure=d.was_sending, error=error)
+        await self.ports.deliveries.defer(d.id, at=at, unsure=d.was_sending, error=error)
         if self._earliest_deferred is None or at < self._earliest_deferred:
             self._earliest_deferred = at
 
@@ -305,18 +330,18 @@ class DeliveryWorker:
         unsure: bool = False,
     ) -> None:
         """Try again later; ``unsure`` (the attempt may have landed) reconciles first."""
-        now = self.app.now()
+        now = self.ports.clock()
         at = now + timedelta(seconds=self.backoff_s(d.attempts, retry_after))
         created = ensure_utc(d.created_at) if d.created_at else now
         if at - created > self.policy.max_age:
-            await self.app.store.deliveries.mark_failed(d.id, error=f"gave up: {error}")
+            await self.ports.deliveries.mark_failed(d.id, error=f"gave up: {error}")
             log.warning("delivery %s: gave up after %s (%s)", d.id, now - created, error)
             self._count(channel, "failed")
             return
         if unsure:
-            await self.app.store.deliveries.mark_unsure(d.id, error=error, at=at)
+            await self.ports.deliveries.mark_unsure(d.id, error=error, at=at)
         else:
-            await self.app.store.deliveries.mark_retry(d.id, error=error, at=at)
+            await self.ports.deliveries.mark_retry(d.id, error=error, at=at)
         log.info(
             "delivery %s to %s failed (%s); retrying in %.0f s%s",
             d.id,
@@ -332,19 +357,19 @@ class DeliveryWorker:
     async def _pause(self, d: Delivery, channel: Channel, exc: PermanentDeliveryError) -> None:
         """Pause the channel (or, for a workspace error, every channel of its platform), keep
         ``d`` and the rest of the queue for the resume, and tell an admin once."""
-        store, now = self.app.store, self.app.now()
+        ports, now = self.ports, self.ports.clock()
         reason = str(exc)
         if exc.workspace:
             reason = WORKSPACE_PREFIX + reason
-            newly = await store.channels.pause_platform(channel.platform, reason, now)
+            newly = await ports.channels.pause_platform(channel.platform, reason, now)
             self._channels = {}
         else:
-            newly = int(await store.channels.pause(channel.id, reason, now))
+            newly = int(await ports.channels.pause(channel.id, reason, now))
             self._channels[channel.id] = replace(channel, paused_reason=reason)
-        await store.deliveries.defer(d.id, at=now, error=f"paused: {reason}")
+        await ports.deliveries.defer(d.id, at=now, error=f"paused: {reason}")
         self._count(channel, "paused")
         if newly:
-            self.app.metrics.inc(PAUSE_METRIC, platform=channel.platform, reason=reason)
+            self.ports.metrics.inc(PAUSE_METRIC, platform=channel.platform, reason=reason)
             await self._tell_admin(channel, reason, workspace=exc.workspace)
 
     async def _tell_admin(self, channel: Channel, reason: str, *, workspace: bool) -> None:
@@ -357,7 +382,7 @@ class DeliveryWorker:
         )
         log.warning("%s paused: %s", where, reason)
         target = await self._admin_target(channel, workspace=workspace)
-        notifier = self.app.notifiers.get(target.platform)
+        notifier = self.ports.notifiers.get(target.platform)
         if notifier is None:
             return
         try:
@@ -368,19 +393,19 @@ class DeliveryWorker:
     async def _admin_target(self, paused: Channel, *, workspace: bool) -> Channel:
         """Where pause notices go: ``admin_channel`` from the config, else the first admin's
         Slack DM, else the console -- never the paused channel or platform itself."""
-        file = self.app.settings.file
+        ports = self.ports
         candidate: Channel | None = None
-        if file.admin_channel:
-            candidate = await self.app.store.channels.by_name(file.admin_channel)
-        elif file.admins and "slack" in self.app.notifiers:
+        if ports.admin_channel:
+            candidate = await ports.channels.by_name(ports.admin_channel)
+        elif ports.admins and "slack" in ports.notifiers:
             candidate = Channel(
-                id=0, name="admin", platform="slack", target=file.admins[0], is_dm=True
+                id=0, name="admin", platform="slack", target=ports.admins[0], is_dm=True
             )
         unusable = candidate is None or (
             candidate.paused_reason
             or candidate.id == paused.id
             or (workspace and candidate.platform == paused.platform)
-            or candidate.platform not in self.app.notifiers
+            or candidate.platform not in self.ports.notifiers
         )
         if candidate is None or unusable:
             return Channel(id=0, name="admin", platform="console", target="stdout")
@@ -392,7 +417,7 @@ class DeliveryWorker:
             return
         self._last_expiry = now
         hours = self.policy.backlog_max_age.total_seconds() / 3600
-        expired = await self.app.store.deliveries.expire_older_than(
+        expired = await self.ports.deliveries.expire_older_than(
             now - self.policy.backlog_max_age,
             now=now,
             reason=f"expired: not delivered within {hours:g} h",
@@ -402,7 +427,7 @@ class DeliveryWorker:
 
     def _count(self, channel: Channel | None, result: str) -> None:
         platform = channel.platform if channel else "unknown"
-        self.app.metrics.inc(METRIC, platform=platform, result=result)
+        self.ports.metrics.inc(METRIC, platform=platform, result=result)
 
     # ----------------------------------------------------------------- loop
 
@@ -418,7 +443,7 @@ class DeliveryWorker:
         total = 0
         dues: list[datetime] = []  # earliest deferral of every pass, until reached
         while loop.time() < deadline:
-            before = self.app.now()
+            before = self.ports.clock()
             posted = await self.run_once()
             total += posted
             if self._earliest_deferred is not None:
@@ -427,11 +452,11 @@ class DeliveryWorker:
                 continue
             if not dues:
                 break
-            wait = (min(dues) - self.app.now()).total_seconds()
+            wait = (min(dues) - self.ports.clock()).total_seconds()
             await asyncio.sleep(min(max(wait, 0.05), 1.0))
-            if self.app.now() == before:
+            if self.ports.clock() == before:
                 break
-            dues = [due for due in dues if due > self.app.now()]
+            dues = [due for due in dues if due > self.ports.clock()]
         return total
 
     async def run_forever(self, stop: asyncio.Event, wake: asyncio.Event | None = None) -> None:
@@ -457,7 +482,7 @@ class DeliveryWorker:
             return 0.0
         delay = self.policy.idle_poll_s
         if self._earliest_deferred is not None:
-            until = (self._earliest_deferred - self.app.now()).total_seconds()
+            until = (self._earliest_deferred - self.ports.clock()).total_seconds()
             delay = min(delay, max(until, 0.05))
         return delay
 
@@ -474,64 +499,3 @@ async def _wait_any(stop: asyncio.Event, wake: asyncio.Event | None, seconds: fl
         for waiter in waiters:
             with contextlib.suppress(asyncio.CancelledError):
                 await waiter
-
-
-# --------------------------------------------------------------------------- entry point
-
-
-def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m jobs.deliver", description="Run the outbox delivery worker alone."
-    )
-    parser.add_argument("--database-url", help="overrides DATABASE_URL")
-    parser.add_argument("--once", action="store_true", help="one pass, then exit")
-    parser.add_argument("--lease-seconds", type=float, default=60.0)
-    parser.add_argument("--min-interval", type=float, help="override the per-channel pacing")
-    parser.add_argument("--instance-id", help="worker name used for claims")
-    parser.add_argument(
-        "--no-upgrade",
-        action="store_true",
-        help="do not run database migrations at start (the database is already at head)",
-    )
-    return parser.parse_args(argv)
-
-
-async def _main(args: argparse.Namespace) -> int:
-    import os
-
-    from bot.app import build_app
-    from bot.config import load_settings
-
-    env: dict[str, Any] = dict(os.environ)
-    if args.database_url:
-        env["DATABASE_URL"] = args.database_url
-    app = await build_app(load_settings(env), sync_config=False, upgrade=not args.no_upgrade)
-    if args.instance_id:
-        app.instance_id = args.instance_id
-    if args.min_interval is not None:
-        for notifier in app.notifiers.values():
-            if isinstance(notifier, Paced):
-                notifier.min_interval_s = args.min_interval
-    worker = DeliveryWorker(app, policy=DeliveryPolicy(lease=timedelta(seconds=args.lease_seconds)))
-    try:
-        if args.once:
-            print(await worker.run_once())
-            return 0
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
-        await worker.run_forever(stop)
-        return 0
-    finally:
-        await app.close()
-
-
-def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    return asyncio.run(_main(_parse_args(argv)))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

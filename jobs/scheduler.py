@@ -37,6 +37,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -47,12 +48,16 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.domain.errors import DatabaseUnavailableError
+from bot.domain.ports import Clock, LeaseStore
 from bot.domain.schedule import parse_cron, zone
+from bot.metrics import Metrics
 
 if TYPE_CHECKING:
-    from bot.app import App
-    from jobs.deliver import DeliveryWorker
-    from jobs.poll import Poller
+    from jobs.countdown import CountdownPorts
+    from jobs.deliver import DeliveryPorts, DeliveryWorker
+    from jobs.digest import DigestPorts
+    from jobs.poll import Poller, PollPorts
+    from jobs.retention import RetentionPorts
 
 log = logging.getLogger(__name__)
 
@@ -80,18 +85,35 @@ def cron_trigger(expr: str, timezone: str) -> BaseTrigger:
     return triggers[0] if len(triggers) == 1 else OrTrigger(triggers)
 
 
+@dataclass(frozen=True)
+class SchedulerPorts:
+    """What the scheduler needs, as the composition root wires it (``App.scheduler_ports``):
+    the singleton lease, clock, metrics and instance name, and one factory per job for the
+    ports that job runs with."""
+
+    leases: LeaseStore
+    clock: Clock
+    metrics: Metrics
+    instance_id: str
+    poll: Callable[[], PollPorts]
+    delivery: Callable[[], DeliveryPorts]
+    digests: Callable[[], DigestPorts]
+    countdowns: Callable[[], CountdownPorts]
+    retention: Callable[[], RetentionPorts]
+
+
 class Scheduler:
-    """Wraps an ``AsyncIOScheduler`` running the bot's periodic jobs for one ``App``."""
+    """Wraps an ``AsyncIOScheduler`` running the bot's periodic jobs for one app's ports."""
 
     def __init__(
         self,
-        app: App,
+        ports: SchedulerPorts,
         *,
         poll: bool = True,
         deliver: bool = True,
         worker: DeliveryWorker | None = None,
     ) -> None:
-        self.app = app
+        self.ports = ports
         self.poll_enabled = poll
         self.deliver_enabled = deliver
         self._worker = worker
@@ -206,7 +228,7 @@ class Scheduler:
         if self._worker is None:
             from jobs.deliver import DeliveryWorker
 
-            self._worker = DeliveryWorker(self.app)
+            self._worker = DeliveryWorker(self.ports.delivery())
         return self._worker
 
     async def _guarded(
@@ -228,21 +250,21 @@ class Scheduler:
         except DatabaseUnavailableError as exc:
             self._back_off()
             self.last_errors[name] = str(exc)
-            self.app.metrics.inc(JOB_METRIC, job=name, result="db_unavailable")
+            self.ports.metrics.inc(JOB_METRIC, job=name, result="db_unavailable")
             return None
         except Exception as exc:
             log.exception("job %s failed", name)
             self.last_errors[name] = f"{type(exc).__name__}: {exc}"
-            self.app.metrics.inc(JOB_METRIC, job=name, result="error")
+            self.ports.metrics.inc(JOB_METRIC, job=name, result="error")
             return None
         finally:
             self._running_bodies.discard(body)
         self._db_backoff = 0.0
         if result is None and not none_is_a_run:
             return None
-        self.last_runs[name] = self.app.now()
+        self.last_runs[name] = self.ports.clock()
         self.last_errors.pop(name, None)
-        self.app.metrics.inc(JOB_METRIC, job=name, result="ok")
+        self.ports.metrics.inc(JOB_METRIC, job=name, result="ok")
         return result
 
     def _back_off(self) -> None:
@@ -251,15 +273,15 @@ class Scheduler:
 
     async def holds_lease(self) -> bool:
         """Take or renew the singleton lease; True when this instance holds it."""
-        return await self.app.store.guards.acquire_lease(
-            SINGLETON_LEASE, self.app.instance_id, self.app.now(), LEASE_TTL
+        return await self.ports.leases.acquire_lease(
+            SINGLETON_LEASE, self.ports.instance_id, self.ports.clock(), LEASE_TTL
         )
 
     async def _singleton(self, name: str, run: Callable[[datetime], Awaitable[int]]) -> int | None:
         async def body() -> int | None:
             if not await self.holds_lease():
                 return None
-            return await run(self.app.now())
+            return await run(self.ports.clock())
 
         result: int | None = await self._guarded(name, body, none_is_a_run=False)
         return result
@@ -272,13 +294,13 @@ class Scheduler:
             from jobs.poll import Poller, PollSummary
 
             if self._poller is None:
-                self._poller = await Poller(self.app.poll_ports()).__aenter__()
+                self._poller = await Poller(self.ports.poll()).__aenter__()
             poller = self._poller
             await poller.tick()
-            summary = PollSummary(started=self.app.now(), results=poller.finished)
+            summary = PollSummary(started=self.ports.clock(), results=poller.finished)
             poller.finished = []
             if summary.results:
-                self.app.metrics.inc("uschina_bot_polls_total")
+                self.ports.metrics.inc("uschina_bot_polls_total")
                 log.info("poll: %s", summary.line())
                 baselined = sum(r.baseline for r in summary.results)
                 if baselined:
@@ -300,7 +322,7 @@ class Scheduler:
         from jobs.digest import run_due_digests
 
         queued = await self._singleton(
-            "digests", lambda now: run_due_digests(self.app.digest_ports(), now)
+            "digests", lambda now: run_due_digests(self.ports.digests(), now)
         )
         if queued:
             self.wake_delivery()
@@ -310,7 +332,7 @@ class Scheduler:
         from jobs.countdown import run_countdowns
 
         queued = await self._singleton(
-            "countdowns", lambda now: run_countdowns(self.app.countdown_ports(), now)
+            "countdowns", lambda now: run_countdowns(self.ports.countdowns(), now)
         )
         if queued:
             self.wake_delivery()
@@ -320,5 +342,5 @@ class Scheduler:
         from jobs.retention import run_retention
 
         return await self._singleton(
-            "retention", lambda now: run_retention(self.app.retention_ports(), now)
+            "retention", lambda now: run_retention(self.ports.retention(), now)
         )

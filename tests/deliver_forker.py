@@ -1,7 +1,7 @@
 """Starts delivery worker processes quickly for the SIGKILL test: imports once, forks each.
 
 Reads commands on stdin, one per line: ``run LOGFILE ARG...`` forks a child that runs
-``python -m jobs.deliver ARG...`` with its stderr appended to LOGFILE, and prints the child's
+``python -m bot.cli.deliver ARG...`` with its stderr appended to LOGFILE, and prints the child's
 pid. Importing the application takes about a second; forking an already-imported
 interpreter makes a fresh worker process in milliseconds, so a test can kill and restart
 real worker processes a hundred times.
@@ -15,8 +15,8 @@ import sys
 
 # Imported before forking: the point of this helper.
 import bot.app
-import bot.chat.slack.notifier  # noqa: F401
-import jobs.deliver
+import bot.chat.slack.notifier
+import bot.cli.deliver
 from bot.taxonomy_file import default_taxonomy
 
 
@@ -29,7 +29,7 @@ def _child(logfile: str, argv: list[str]) -> None:
     os.dup2(devnull, 1)
     code = 1
     try:
-        code = jobs.deliver.main(argv)
+        code = bot.cli.deliver.main(argv)
     finally:
         sys.stderr.flush()
         os._exit(code)

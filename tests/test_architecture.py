@@ -166,8 +166,6 @@ KNOWN_UPWARD = {
     ("bot.chat.slack.listeners.commands", "bot.app"),
     ("bot.chat.slack.listeners.home", "bot.app"),
     ("bot.chat.teams.endpoint", "bot.app"),
-    ("jobs.deliver", "bot.app"),
-    ("jobs.scheduler", "bot.app"),
 }
 CONCRETE_ADAPTERS = (
     "storage.store",
@@ -183,9 +181,7 @@ KNOWN_CONCRETE_USERS = {
     "bot.actions",  # check_source_host: the fetcher's host rule, checked before a source is added
 }
 # Jobs that still import storage types instead of ports (shrink-only).
-KNOWN_JOBS_ON_STORAGE = {
-    "jobs.deliver": ["storage.repos.channels", "storage.repos.deliveries"],
-}
+KNOWN_JOBS_ON_STORAGE: dict[str, list[str]] = {}
 
 
 def layer_of(module: str) -> int:

@@ -81,7 +81,7 @@ async def test_a_post_that_landed_before_the_failure_is_not_posted_again(
 ) -> None:
     cid = await queue(app, 3)
     fake.plan_posts(PostMode.OK, mode)
-    worker = DeliveryWorker(app)
+    worker = DeliveryWorker(app.delivery_ports())
     await worker.run_once()
     # The SDK did not retry the post by itself: exactly 3 calls in the first pass.
     assert len(fake.calls_to("chat.postMessage")) == 3
@@ -108,7 +108,7 @@ async def test_a_failure_before_posting_is_sent_once_after_the_retry(
 ) -> None:
     cid = await queue(app, 2)
     fake.plan_posts(mode)
-    await drain(app, DeliveryWorker(app))
+    await drain(app, DeliveryWorker(app.delivery_ports()))
     assert fake.delivery_counts() == {d.id: 1 for d in await app.store.deliveries.for_channel(cid)}
     assert len(fake.calls_to("chat.postMessage")) == 3
 
@@ -123,7 +123,7 @@ async def test_a_client_with_the_sdks_default_retries_never_reposts(
     app.notifiers["slack"] = SlackNotifier(BOT_TOKEN, client=client, min_interval_s=0)
     cid = await queue(app, 1)
     fake.plan_posts(PostMode.RESET_AFTER)
-    worker = DeliveryWorker(app)
+    worker = DeliveryWorker(app.delivery_ports())
     await worker.run_once()
     assert len(fake.calls_to("chat.postMessage")) == 1
     await drain(app, worker)
@@ -145,7 +145,7 @@ async def test_when_history_cannot_be_read_a_possible_duplicate_is_logged(
 
     fake._m_conversations_history = no_scope  # type: ignore[method-assign,assignment]
     with caplog.at_level(logging.WARNING, logger="jobs.deliver"):
-        await drain(app, DeliveryWorker(app))
+        await drain(app, DeliveryWorker(app.delivery_ports()))
     fake._m_conversations_history = original  # type: ignore[method-assign]
     (delivery,) = await app.store.deliveries.for_channel(cid)
     assert fake.delivery_counts() == {delivery.id: 2}
@@ -159,7 +159,7 @@ async def test_history_failing_keeps_the_delivery_unsure_until_it_can_look(
     cid = await queue(app, 1)
     fake.plan_posts(PostMode.RESET_AFTER)
     fake.drop_connection["conversations.history"] = 2
-    await drain(app, DeliveryWorker(app))
+    await drain(app, DeliveryWorker(app.delivery_ports()))
     assert len(fake.calls_to("conversations.history")) == 3
     (delivery,) = await app.store.deliveries.for_channel(cid)
     assert delivery.status == "sent" and fake.delivery_counts() == {delivery.id: 1}

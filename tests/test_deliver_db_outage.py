@@ -87,7 +87,11 @@ async def running(fake: FakeSlack) -> AsyncIterator[Callable[[Store], Any]]:
         app = make_app(store, fake, Clock(real=True))
         apps.append(app)
         await queue_burst(app)
-        tasks.append(asyncio.create_task(DeliveryWorker(app, policy=POLICY).run_forever(stop)))
+        tasks.append(
+            asyncio.create_task(
+                DeliveryWorker(app.delivery_ports(), policy=POLICY).run_forever(stop)
+            )
+        )
         return app
 
     yield start

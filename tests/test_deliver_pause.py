@@ -89,7 +89,7 @@ async def test_a_paused_channel_keeps_its_backlog_and_sends_it_on_resume(
     await queue(app, bad, 4)
     await queue(app, good, 2)
     fake.channel_errors["C404"] = code
-    worker = DeliveryWorker(app)
+    worker = DeliveryWorker(app.delivery_ports())
     with caplog.at_level(logging.INFO):
         await passes(app, worker)
         await queue(app, bad, 2, prefix="late")  # arrives while paused: queued as well
@@ -119,7 +119,7 @@ async def test_a_workspace_error_pauses_every_slack_channel_and_tells_once(
     for cid in ids:
         await queue(app, cid, 3)
     fake.plan_posts(PostMode.error(code))
-    worker = DeliveryWorker(app)
+    worker = DeliveryWorker(app.delivery_ports())
     with caplog.at_level(logging.INFO):
         await passes(app, worker)
     assert len(fake.calls_to("chat.postMessage")) == 1  # nothing else tried while paused
@@ -142,7 +142,7 @@ async def test_pause_notice_goes_to_the_admin_channel_once(store: Store, fake: F
     bad = await channel(app, "C404")
     await queue(app, bad, 3)
     fake.channel_errors["C404"] = "channel_not_found"
-    await passes(app, DeliveryWorker(app))
+    await passes(app, DeliveryWorker(app.delivery_ports()))
     notes = fake.posts_for("CADMIN")
     assert len(notes) == 1 and "channel_not_found" in notes[0].text
     assert admin != bad
@@ -157,7 +157,7 @@ async def test_a_workspace_pause_notice_avoids_slack_and_uses_the_console(
     app.notifiers["console"] = ConsoleNotifier(out)
     await queue(app, await channel(app, "C1"), 1)
     fake.plan_posts(PostMode.error("token_revoked"))
-    await passes(app, DeliveryWorker(app))
+    await passes(app, DeliveryWorker(app.delivery_ports()))
     assert not fake.calls_to("conversations.open")  # no DM attempt with a revoked token
     assert out.getvalue().count("token_revoked") == 1
     await app.notifiers["slack"].aclose()  # type: ignore[attr-defined]
@@ -169,7 +169,9 @@ async def test_a_backlog_older_than_the_max_age_expires_with_its_reason(
     bad = await channel(app, "C404")
     await queue(app, bad, 3)
     fake.channel_errors["C404"] = "channel_not_found"
-    worker = DeliveryWorker(app, policy=DeliveryPolicy(backlog_max_age=timedelta(hours=24)))
+    worker = DeliveryWorker(
+        app.delivery_ports(), policy=DeliveryPolicy(backlog_max_age=timedelta(hours=24))
+    )
     await passes(app, worker, 2)
     app.clock.advance(23 * 3600)  # type: ignore[attr-defined]
     await passes(app, worker, 2)

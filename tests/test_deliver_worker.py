@@ -69,7 +69,7 @@ async def test_every_alert_arrives_exactly_once_despite_429s(app: App, fake: Fak
     fake.retry_after = 1
     cid = await channel(app)
     await enqueue(app, cid, 30)
-    worker = DeliveryWorker(app)
+    worker = DeliveryWorker(app.delivery_ports())
     await drain(app, worker, app.clock)  # type: ignore[arg-type]
     counts = fake.delivery_counts()
     assert len(counts) == 30
@@ -88,7 +88,7 @@ async def test_retry_after_is_honoured_exactly(app: App, fake: FakeSlack) -> Non
     fake.retry_after = 7
     cid = await channel(app)
     await enqueue(app, cid, 1)
-    worker = DeliveryWorker(app)
+    worker = DeliveryWorker(app.delivery_ports())
     await worker.run_once()
     [d] = await app.store.deliveries.for_channel(cid)
     assert d.status == "pending"
@@ -104,7 +104,9 @@ async def test_retry_after_is_honoured_exactly(app: App, fake: FakeSlack) -> Non
 
 async def test_backoff_grows_and_gives_up_after_max_age(app: App, fake: FakeSlack) -> None:
     fake.channel_errors["C100"] = "internal_error"
-    worker = DeliveryWorker(app, policy=DeliveryPolicy(max_age=timedelta(minutes=2)))
+    worker = DeliveryWorker(
+        app.delivery_ports(), policy=DeliveryPolicy(max_age=timedelta(minutes=2))
+    )
     assert worker.backoff_s(0, None) < worker.backoff_s(6, None)
     assert worker.backoff_s(50, None) <= worker.policy.max_backoff_s * 1.5
     cid = await channel(app)
@@ -125,7 +127,7 @@ async def test_invalid_blocks_falls_back_to_text_without_blocking(
     fake.reject_blocks = True
     cid = await channel(app)
     await enqueue(app, cid, 3)
-    await drain(app, DeliveryWorker(app), app.clock)  # type: ignore[arg-type]
+    await drain(app, DeliveryWorker(app.delivery_ports()), app.clock)  # type: ignore[arg-type]
     posts = fake.posts_for("C100")
     assert len(posts) == 3
     assert all(p.blocks is None for p in posts)
@@ -139,7 +141,7 @@ async def test_channel_not_found_pauses_channel_once(app: App, fake: FakeSlack) 
     good = await channel(app, "C200")
     await enqueue(app, bad, 5)
     await enqueue(app, good, 2, title="Fine")
-    worker = DeliveryWorker(app)
+    worker = DeliveryWorker(app.delivery_ports())
     for _ in range(5):
         await worker.run_once()
         app.clock.advance(1.1)  # type: ignore[attr-defined]
@@ -180,7 +182,7 @@ async def test_followups_wait_for_parent_and_land_in_its_thread(app: App, fake: 
         thread_key="story-1",
     )
     fake.rate_limit_every = 1  # the parent is rate limited at first
-    worker = DeliveryWorker(app)
+    worker = DeliveryWorker(app.delivery_ports())
     await worker.run_once()
     assert fake.posts == []
     fake.rate_limit_every = None
@@ -203,7 +205,7 @@ async def test_hostile_titles_are_escaped_in_what_slack_receives(app: App, fake:
         story_key="h",
         thread_key="h",
     )
-    await drain(app, DeliveryWorker(app), app.clock)  # type: ignore[arg-type]
+    await drain(app, DeliveryWorker(app.delivery_ports()), app.clock)  # type: ignore[arg-type]
     [post] = fake.posts
     everything = post.everything()
     for raw in ("<!channel>", "<@U123>", "<https://evil.example|safe>"):
@@ -229,7 +231,7 @@ async def test_crashed_send_is_reconciled_not_reposted(app: App, fake: FakeSlack
     )
     clock: Clock = app.clock  # type: ignore[assignment]
     clock.advance(31)
-    await drain(app, DeliveryWorker(app), clock)
+    await drain(app, DeliveryWorker(app.delivery_ports()), clock)
     assert fake.delivery_counts() == {claimed[0].id: 1, claimed[1].id: 1}
     key = ("uschina_bot_deliveries_total", (("platform", "slack"), ("result", "reconciled")))
     assert app.metrics.counters[key] == 1
@@ -240,7 +242,7 @@ async def test_pacing_defers_instead_of_sleeping(sqlite_store: Store, fake: Fake
     app = make_app(sqlite_store, fake, clock, min_interval_s=1.0)
     cid = await channel(app)
     await enqueue(app, cid, 3)
-    worker = DeliveryWorker(app)
+    worker = DeliveryWorker(app.delivery_ports())
     assert await worker.run_once() == 1  # one per channel per second, the rest deferred
     assert len(fake.posts) == 1
     pending = await app.store.deliveries.for_channel(cid, status="pending")
@@ -255,7 +257,7 @@ async def test_dm_channel_posts_to_the_opened_conversation(app: App, fake: FakeS
         name="slack-dm:U777", platform="slack", target="U777", is_dm=True, now=app.now()
     )
     await enqueue(app, ch.id, 1)
-    await drain(app, DeliveryWorker(app), app.clock)  # type: ignore[arg-type]
+    await drain(app, DeliveryWorker(app.delivery_ports()), app.clock)  # type: ignore[arg-type]
     assert len(fake.posts_for("D777")) == 1
 
 
@@ -263,7 +265,7 @@ async def test_run_forever_delivers_when_woken_and_stops(
     sqlite_store: Store, fake: FakeSlack
 ) -> None:
     app = make_app(sqlite_store, fake, Clock(real=True))
-    worker = DeliveryWorker(app, policy=DeliveryPolicy(idle_poll_s=30))
+    worker = DeliveryWorker(app.delivery_ports(), policy=DeliveryPolicy(idle_poll_s=30))
     stop, wake = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(worker.run_forever(stop, wake))
     await asyncio.sleep(0.2)  # idle: waiting on wake (30 s idle poll)

@@ -228,7 +228,7 @@ async def poll(app: App) -> PollSummary:
 
 
 async def deliver(app: App) -> int:
-    posted = await DeliveryWorker(app, policy=FAST).drain(timeout_s=30)
+    posted = await DeliveryWorker(app.delivery_ports(), policy=FAST).drain(timeout_s=30)
     counts = await app.store.deliveries.counts()
     assert not counts.get("pending") and not counts.get("sending"), counts
     return posted

@@ -98,7 +98,7 @@ async def test_without_plain_sender_the_fallback_text_is_sent(app: App) -> None:
         payload=alert_payload("Export controls widened"),
         now=app.now(),
     )
-    assert await DeliveryWorker(app).run_once() == 1
+    assert await DeliveryWorker(app.delivery_ports()).run_once() == 1
     notifier = app.notifiers["console"]
     assert isinstance(notifier, RichRefused)
     [bare] = notifier.sent
@@ -122,5 +122,5 @@ async def test_a_notifier_that_cannot_be_asked_logs_a_possible_duplicate(
     [claimed] = await app.store.deliveries.claim(worker="crashed", now=app.now())
     app.clock.advance(3600)  # type: ignore[attr-defined]  # the crashed worker's lease ran out
     with caplog.at_level(logging.WARNING, logger="jobs.deliver"):
-        assert await DeliveryWorker(app).run_once() == 1
+        assert await DeliveryWorker(app.delivery_ports()).run_once() == 1
     assert f"delivery {claimed.id} to plain: possible duplicate" in caplog.text

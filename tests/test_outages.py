@@ -95,7 +95,7 @@ async def test_postgres_down_scheduler_backs_off_and_logs_once(
 ) -> None:
     proxy = pg_proxy[0]
     async with slack_env(pg_store) as env:
-        scheduler = Scheduler(env.app)
+        scheduler = Scheduler(env.app.scheduler_ports())
         assert await scheduler.deliver_tick() == 0
         caplog.set_level(logging.INFO)
         proxy.close()

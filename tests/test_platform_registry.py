@@ -88,7 +88,7 @@ async def test_commands_and_deliveries_reach_the_new_platform(app: App) -> None:
         story_key="s1",
         thread_key="s1",
     )
-    await DeliveryWorker(app).run_once()
+    await DeliveryWorker(app.delivery_ports()).run_once()
     notifier = app.notifiers["pigeon"]
     assert isinstance(notifier, PigeonNotifier)
     assert [(target, "Tariff truce agreed" in text) for target, text, _ in notifier.sent] == [

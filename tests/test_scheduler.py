@@ -37,7 +37,7 @@ def test_cron_day_of_month_or_day_of_week() -> None:
 
 async def test_jobs_are_registered_with_explicit_misfire_and_coalesce(sqlite_store: Store) -> None:
     app = make_app(sqlite_store)
-    scheduler = Scheduler(app, poll=False)
+    scheduler = Scheduler(app.scheduler_ports(), poll=False)
     scheduler.start(paused=True)
     try:
         jobs = {job.id: job for job in scheduler.scheduler.get_jobs()}
@@ -59,9 +59,10 @@ async def test_jobs_are_registered_with_explicit_misfire_and_coalesce(sqlite_sto
 async def test_singleton_jobs_run_only_in_the_lease_holder(sqlite_store: Store) -> None:
     await seed(sqlite_store)
     clock = Clock(SLOT + timedelta(seconds=30))
-    first = Scheduler(make_app(sqlite_store, clock, instance_id="a"), poll=False)
-    second = Scheduler(make_app(sqlite_store, clock, instance_id="b"), poll=False)
-    await add_channel(first.app, "china-desk", ["*"])
+    app_a = make_app(sqlite_store, clock, instance_id="a")
+    first = Scheduler(app_a.scheduler_ports(), poll=False)
+    second = Scheduler(make_app(sqlite_store, clock, instance_id="b").scheduler_ports(), poll=False)
+    await add_channel(app_a, "china-desk", ["*"])
     assert await first.digest_tick() == 1
     assert await second.digest_tick() is None  # lease held by "a"
     assert await second.countdown_tick() is None
@@ -75,7 +76,7 @@ async def test_singleton_jobs_run_only_in_the_lease_holder(sqlite_store: Store) 
 
 async def test_a_failing_job_is_logged_not_raised(sqlite_store: Store) -> None:
     app = make_app(sqlite_store)
-    scheduler = Scheduler(app, poll=False)
+    scheduler = Scheduler(app.scheduler_ports(), poll=False)
 
     async def boom() -> int:
         raise RuntimeError("database on fire")

@@ -93,7 +93,7 @@ async def _waiting_unpaused(app: App) -> int:
 
 async def drain(app: App, rounds: int = 100) -> None:
     """Worker passes with the frozen clock moving on, until nothing is pending."""
-    worker = DeliveryWorker(app)
+    worker = DeliveryWorker(app.delivery_ports())
     clock = app.clock
     assert isinstance(clock, Clock)
     for _ in range(rounds):
@@ -133,7 +133,7 @@ async def test_retry_after_is_honoured(app: App, fake: FakeTeams) -> None:
     cid = await teams_channel(app, fake.webhook("desk"))
     fake.plan("desk", Answer(429, retry_after="30"))
     await enqueue(app, cid, [alert(1)])
-    worker = DeliveryWorker(app)
+    worker = DeliveryWorker(app.delivery_ports())
     clock = app.clock
     assert isinstance(clock, Clock)
     await worker.run_once()

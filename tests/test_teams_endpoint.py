@@ -475,7 +475,7 @@ async def test_slow_command_answers_still_working_and_posts_later(
     late = [d for d in queued if d.kind == "command"]
     assert len(late) == 1
     assert "arms sale to Taiwan" in json.dumps(late[0].payload)
-    assert await DeliveryWorker(harness.app).run_once() == 1
+    assert await DeliveryWorker(harness.app.delivery_ports()).run_once() == 1
     (posted,) = harness.fake.accepted("desk")
     assert "arms sale to Taiwan" in json.dumps(posted)
 

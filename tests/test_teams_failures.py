@@ -82,7 +82,7 @@ async def test_a_429_waits_for_retry_after(app: App, fake: FakeTeams) -> None:
     cid = await teams_channel(app, fake.webhook("desk"))
     fake.plan("desk", Answer(429, retry_after="30"))
     await enqueue(app, cid, [alert(4)])
-    worker = DeliveryWorker(app)
+    worker = DeliveryWorker(app.delivery_ports())
     await worker.run_once()
     clock = app.clock
     assert isinstance(clock, Clock)

@@ -140,7 +140,7 @@ async def replay(app: App, clock: DemoClock) -> None:
         print(f"poll {number}: {summary.line()}")
     heading("Real-time alerts (what the channel receives)")
     clock.at = now
-    await DeliveryWorker(app).drain()
+    await DeliveryWorker(app.delivery_ports()).drain()
     console = await app.store.channels.by_name("console")
     assert console is not None
     heading("Digest (last 48 hours)")

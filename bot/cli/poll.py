@@ -104,7 +104,7 @@ def handle(args: argparse.Namespace) -> int:
         pending_before = (await app.store.deliveries.counts()).get("pending", 0)
         sent = 0
         if not args.no_deliver:
-            sent = await DeliveryWorker(app).drain(timeout_s=args.deliver_timeout)
+            sent = await DeliveryWorker(app.delivery_ports()).drain(timeout_s=args.deliver_timeout)
         waiting = (await app.store.deliveries.counts()).get("pending", 0)
         counts = DeliveryCounts(summary.deliveries, pending_before, sent, waiting)
         if args.json:

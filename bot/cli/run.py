@@ -179,7 +179,7 @@ async def serve(app: App, *, host: str, port: int) -> int:
     from bot.web import build_web, chat_routes
     from jobs.scheduler import Scheduler
 
-    scheduler = Scheduler(app)
+    scheduler = Scheduler(app.scheduler_ports())
     web = build_web(app, scheduler_state=scheduler.state, extra_routes=chat_routes(app))
     config = uvicorn.Config(web, host=host, port=port, log_level="warning", lifespan="off")
     server = _QuietServer(config)
