@@ -18,12 +18,14 @@ from __future__ import annotations
 import asyncio
 import errno
 import itertools
+import json
 import logging
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
@@ -208,6 +210,19 @@ _LOG_TEXT = {
 }
 
 
+@dataclass(frozen=True)
+class JsonText:
+    """A value already encoded as JSON, written as is into a JSON column: a payload shared by
+    many rows of one executemany is encoded once (``json.dumps`` of anything else, as the
+    dialects do by default; without this serializer ``json.dumps`` refuses it loudly)."""
+
+    text: str
+
+
+def json_serializer(value: Any) -> str:
+    return value.text if isinstance(value, JsonText) else json.dumps(value)
+
+
 class Database:
     """An async engine plus session factory. Create one per process with ``Database(url)``."""
 
@@ -216,7 +231,7 @@ class Database:
         self.url = async_url(raw_url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         check_sqlite_directory(self.url)
-        kwargs: dict[str, Any] = {"echo": echo}
+        kwargs: dict[str, Any] = {"echo": echo, "json_serializer": json_serializer}
         self.in_memory = is_memory_sqlite(self.url)
         if self.in_memory:
             # one connection kept open for the engine's life keeps the schema alive

@@ -23,6 +23,7 @@ from bot.config import ChannelConfig
 from bot.domain.codec import message_from_dict
 from jobs.poll import VIEW_MAX_AGE, Poller
 from storage.repos.deliveries import Delivery
+from storage.store import Store  # the fixture empties the PostgreSQL database
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -195,7 +196,7 @@ def summary_text(row: Delivery) -> str:
 
 
 async def test_many_sources_give_a_channel_the_cap_and_one_summary_per_poll(
-    database_url: str, fake: FakeSlack, news: NewsServer
+    store: Store, database_url: str, fake: FakeSlack, news: NewsServer
 ) -> None:
     urls = feeds(news, fresh=False)
     config = settings(

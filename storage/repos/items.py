@@ -9,6 +9,7 @@ an alert nor store an item without its alerts. ``commit`` is the one-batch case.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -26,7 +27,7 @@ from bot.domain.models import (
     Item,
     Story,
 )
-from storage.db import Database
+from storage.db import Database, JsonText
 from storage.repos.sources import state_values
 from storage.tables import delivery_t, identity_t, item_t, item_topic_t, source_t, story_t
 
@@ -312,10 +313,13 @@ class IngestRepository:
         inserted: Sequence[Sequence[Item]],
     ) -> None:
         rows: list[dict[str, Any]] = []
+        encoded: dict[int, JsonText] = {}  # an item's payload is shared by its channels' rows
         for batch, new in zip(batches, inserted, strict=True):
             item_ids: Mapping[str, int | None] = {i.key: i.id for i in new}
             rows.extend(
-                _delivery_row(d, item_ids.get(d.item_key) if d.item_key else None, batch.now)
+                _delivery_row(
+                    d, item_ids.get(d.item_key) if d.item_key else None, batch.now, encoded
+                )
                 for d in batch.deliveries
                 if d.item_key is None or item_ids.get(d.item_key) is not None
             )
@@ -347,7 +351,20 @@ class IngestRepository:
         return out
 
 
-def _delivery_row(d: PendingDelivery, item_id: int | None, now: datetime) -> dict[str, Any]:
+def _delivery_row(
+    d: PendingDelivery,
+    item_id: int | None,
+    now: datetime,
+    encoded: dict[int, JsonText] | None = None,
+) -> dict[str, Any]:
+    """One outbox row; with ``encoded``, a payload object met before is not encoded again
+    (the payloads must stay alive and unchanged while ``encoded`` is in use)."""
+    payload: dict[str, Any] | JsonText = d.payload
+    if encoded is not None:
+        found = encoded.get(id(d.payload))
+        if found is None:
+            found = encoded[id(d.payload)] = JsonText(json.dumps(d.payload))
+        payload = found
     return {
         "channel_id": d.channel_id,
         "kind": d.kind,
@@ -356,7 +373,7 @@ def _delivery_row(d: PendingDelivery, item_id: int | None, now: datetime) -> dic
         "item_id": item_id,
         "countdown_id": d.countdown_id,
         "thread_key": d.thread_key,
-        "payload": d.payload,
+        "payload": payload,
         "status": "pending",
         "attempts": 0,
         "next_attempt_at": now,
