@@ -31,6 +31,8 @@ from pydantic import (
 from bot.domain import source_types
 from bot.domain.errors import ConfigError
 from bot.domain.models import SourceSpec
+from bot.domain.parse import check_selector
+from bot.domain.schedule import parse_cron
 from bot.domain.source_input import check_interval, clean_source_name, clean_source_url
 
 DEFAULT_DATABASE_URL = "sqlite:///./uschina-bot.db"
@@ -123,8 +125,6 @@ class SourceConfig(_Strict):
     @field_validator("selector")
     @classmethod
     def _selector(cls, value: str | None) -> str | None:
-        from bot.domain.parse import check_selector
-
         problem = check_selector(value) if value is not None else None
         if problem:
             raise ValueError(f"not a usable CSS selector: {problem}")
@@ -159,8 +159,6 @@ class DigestConfig(_Strict):
     @field_validator("cron")
     @classmethod
     def _cron(cls, value: str) -> str:
-        from bot.domain.schedule import parse_cron
-
         try:
             parse_cron(value)
         except ConfigError as exc:

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.chat.teams.endpoint import teams_routes
 from storage.db import safe_url
 
 if TYPE_CHECKING:
@@ -96,11 +97,9 @@ def chat_routes(app: App) -> list[BaseRoute]:
     """The Slack and Teams endpoints that the settings enable."""
     routes: list[BaseRoute] = []
     if app.settings.slack_enabled and app.settings.slack_signing_secret is not None:
-        from bot.chat.slack.http import slack_routes
+        from bot.chat.slack.http import slack_routes  # heavy: slack_bolt
 
         routes.extend(slack_routes(app))
     if app.settings.teams_commands_enabled:
-        from bot.chat.teams.endpoint import teams_routes
-
         routes.extend(teams_routes(app))
     return routes

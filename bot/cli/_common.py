@@ -95,8 +95,8 @@ def with_app(
     """Load settings, build the app (clock frozen by ``--now`` when given), run ``body``, close."""
     import asyncio
 
-    from bot.app import build_app
-    from bot.config import load_settings
+    from bot.app import build_app  # heavy: sqlalchemy
+    from bot.config import load_settings  # heavy: pydantic
 
     settings = load_settings(config_path=getattr(args, "config", None))
     frozen = getattr(args, "now", None)
@@ -113,7 +113,7 @@ def with_app(
             finally:
                 await app.close()
         except Exception as exc:
-            from storage.db import describe_failure
+            from storage.db import describe_failure  # heavy: sqlalchemy
 
             problem = None if isinstance(exc, BotError) else describe_failure(exc)
             if problem is None:
@@ -133,8 +133,8 @@ def is_tty(stream: IO[str]) -> bool:
 def cli_taxonomy(path: str | None) -> Taxonomy:
     """The taxonomy a command uses: ``--taxonomy PATH``, else the config file's ``taxonomy:``
     key (as ``run``, ``poll`` and ``status`` use it), else the packaged one."""
-    from bot.config import load_settings
-    from bot.taxonomy_file import default_taxonomy, load_taxonomy_file
+    from bot.config import load_settings  # heavy: pydantic
+    from bot.taxonomy_file import default_taxonomy, load_taxonomy_file  # heavy: yaml
 
     if path:
         return load_taxonomy_file(path)

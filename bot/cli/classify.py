@@ -7,6 +7,9 @@ import json
 import sys
 from typing import Any
 
+from bot.cli._common import cli_taxonomy, open_input, read_jsonl, write_jsonl
+from bot.domain.errors import ConfigError
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -39,9 +42,7 @@ def result_row(row_id: Any, result: Any) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bot.cli._common import cli_taxonomy, open_input, read_jsonl, write_jsonl
-    from bot.domain.classify import Classifier
-    from bot.domain.errors import ConfigError
+    from bot.domain.classify import Classifier  # heavy: ahocorasick
 
     taxonomy = cli_taxonomy(args.taxonomy)
     classifier = Classifier(taxonomy)

@@ -11,6 +11,8 @@ import argparse
 from typing import TYPE_CHECKING
 
 from bot.cli._common import add_now, with_app
+from bot.domain.errors import CommandError
+from bot.domain.textout import to_text
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -63,8 +65,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def list_countdowns(args: argparse.Namespace) -> int:
     async def body(app: App) -> int:
-        from bot.domain.textout import to_text
-        from jobs.queries import countdown_list_message
+        from jobs.queries import countdown_list_message  # heavy: sqlalchemy
 
         print(to_text(await countdown_list_message(app.query_ports(), app.now())))
         return 0
@@ -73,8 +74,7 @@ def list_countdowns(args: argparse.Namespace) -> int:
 
 
 def add_countdown(args: argparse.Namespace) -> int:
-    from bot.domain.errors import CommandError
-    from bot.domain.schedule import parse_date_or_window
+    from bot.domain.schedule import parse_date_or_window  # heavy: zoneinfo
 
     name = " ".join(args.name.split())
     if not name:
@@ -86,9 +86,8 @@ def add_countdown(args: argparse.Namespace) -> int:
         raise CommandError(str(exc), usage=ADD_USAGE) from None
 
     async def body(app: App) -> int:
-        from bot.domain.digest import countdown_line
-        from bot.domain.schedule import local_today
-        from bot.domain.textout import to_text
+        from bot.domain.digest import countdown_line  # heavy: zoneinfo
+        from bot.domain.schedule import local_today  # heavy: zoneinfo
 
         if await app.store.countdowns.by_name(name) is not None:
             raise CommandError(f"a countdown named '{name}' already exists", usage=ADD_USAGE)
@@ -112,7 +111,7 @@ def add_countdown(args: argparse.Namespace) -> int:
             now=app.now(),
             follow_news=args.follow_news,
         )
-        from bot.domain.render import render_countdown
+        from bot.domain.render import render_countdown  # heavy: zoneinfo
 
         print(f"Added {'past event' if end < today else 'countdown'} #{countdown.id}:")
         print(to_text(render_countdown(countdown_line(countdown, app.now()))))
@@ -123,8 +122,6 @@ def add_countdown(args: argparse.Namespace) -> int:
 
 def remove_countdown(args: argparse.Namespace) -> int:
     async def body(app: App) -> int:
-        from bot.domain.errors import CommandError
-
         countdown = await app.store.countdowns.get(args.id)
         if countdown is None or not await app.store.countdowns.remove(args.id):
             raise CommandError(f"no countdown #{args.id}", usage="countdown remove ID")
@@ -136,8 +133,8 @@ def remove_countdown(args: argparse.Namespace) -> int:
 
 def confirm(args: argparse.Namespace) -> int:
     async def body(app: App) -> int:
-        from bot.actions import confirmed_text
-        from jobs.countdown import confirm_change
+        from bot.actions import confirmed_text  # heavy: sqlalchemy
+        from jobs.countdown import confirm_change  # heavy: sqlalchemy
 
         now = app.now()
         countdown, applied = await confirm_change(app.countdown_ports(), args.id, now, "cli")
@@ -149,8 +146,8 @@ def confirm(args: argparse.Namespace) -> int:
 
 def dismiss(args: argparse.Namespace) -> int:
     async def body(app: App) -> int:
-        from bot.actions import dismissed_text
-        from jobs.countdown import dismiss_change
+        from bot.actions import dismissed_text  # heavy: sqlalchemy
+        from jobs.countdown import dismiss_change  # heavy: sqlalchemy
 
         countdown, dismissed = await dismiss_change(
             app.countdown_ports(), args.id, app.now(), "cli"

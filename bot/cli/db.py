@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from bot.domain.errors import StorageError
+
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("db", help="database maintenance", description="Database maintenance.")
@@ -13,15 +15,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def upgrade(args: argparse.Namespace) -> int:
-    from bot.config import load_settings
-    from storage.db import safe_url, upgrade_to_head
+    from bot.config import load_settings  # heavy: pydantic
+    from storage.db import safe_url, upgrade_to_head  # heavy: sqlalchemy
 
     settings = load_settings()
     try:
         upgrade_to_head(settings.database_url)
     except Exception as exc:
-        from bot.domain.errors import StorageError
-
         raise StorageError(f"cannot migrate {safe_url(settings.database_url)}: {exc}") from exc
     print(f"database {safe_url(settings.database_url)} is at the latest schema")
     return 0

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from bot.cli._common import parse_now
 from bot.domain.models import FetchOutcome, SourceSpec
+from bot.domain.textout import to_text
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -75,8 +76,8 @@ class DemoClock:
 
 
 async def run_demo(db_path: Path, now: datetime) -> int:
-    from bot.app import build_app
-    from bot.config import CountdownConfig, FileConfig, Settings
+    from bot.app import build_app  # heavy: sqlalchemy
+    from bot.config import CountdownConfig, FileConfig, Settings  # heavy: pydantic
 
     settings = Settings(
         database_url=f"sqlite:///{db_path}",
@@ -99,10 +100,13 @@ async def run_demo(db_path: Path, now: datetime) -> int:
 
 
 async def replay(app: App, clock: DemoClock) -> None:
-    from bot.domain.textout import to_text
-    from jobs.deliver import DeliveryWorker
-    from jobs.poll import PollSummary, Routing, StoryWindow, process_outcome
-    from jobs.queries import countdown_list_message, digest_message, status_message
+    from jobs.deliver import DeliveryWorker  # heavy: sqlalchemy
+    from jobs.poll import PollSummary, Routing, StoryWindow, process_outcome  # heavy: sqlalchemy
+    from jobs.queries import (  # heavy: sqlalchemy
+        countdown_list_message,
+        digest_message,
+        status_message,
+    )
 
     now = clock.at
     clock.at = now - timedelta(hours=3)

@@ -10,6 +10,8 @@ import json
 from typing import TYPE_CHECKING
 
 from bot.cli._common import add_now, with_app
+from bot.domain.errors import ConfigError
+from bot.domain.textout import to_text
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -33,8 +35,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bot.domain.errors import ConfigError
-    from bot.domain.schedule import parse_duration
+    from bot.domain.schedule import parse_duration  # heavy: zoneinfo
 
     since = None
     if args.since:
@@ -45,8 +46,7 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"--since: {exc}") from None
 
     async def body(app: App) -> int:
-        from bot.domain.textout import to_text
-        from jobs.queries import digest_message
+        from jobs.queries import digest_message  # heavy: sqlalchemy
 
         channel = await app.store.channels.by_name(args.channel)
         if channel is None:
@@ -54,11 +54,11 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"no channel named '{args.channel}' (known: {names})")
         message = await digest_message(app.query_ports(), channel, app.now(), since)
         if args.format == "slack":
-            from bot.chat.slack.blocks import to_slack
+            from bot.chat.slack.blocks import to_slack  # heavy: slack_sdk
 
             print(json.dumps(to_slack(message), ensure_ascii=False, indent=2))
         elif args.format == "teams":
-            from bot.chat.teams.cards import to_teams
+            from bot.chat.teams.cards import to_teams  # heavy: for --format teams only
 
             print(json.dumps(to_teams(message), ensure_ascii=False, indent=2))
         else:

@@ -14,6 +14,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bot.cli._common import cli_taxonomy, open_input, read_jsonl
+from bot.domain.errors import ConfigError
+from bot.domain.metrics import classification_report, clustering_report
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -81,8 +85,6 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
 
 def _rows(path: str, *, name_file: bool = False) -> list[dict[str, Any]]:
     """The rows of a JSON Lines file; with ``name_file`` (several files) errors name it."""
-    from bot.cli._common import open_input, read_jsonl
-    from bot.domain.errors import ConfigError
 
     stream = open_input(path)
     try:
@@ -98,8 +100,6 @@ def _rows(path: str, *, name_file: bool = False) -> list[dict[str, Any]]:
 
 
 def _labelled(path: str, field: str, *, name_file: bool = False) -> list[dict[str, Any]]:
-    from bot.domain.errors import ConfigError
-
     rows = _rows(path, name_file=name_file)
     for number, row in enumerate(rows, start=1):
         if field not in row:
@@ -112,7 +112,6 @@ def _labelled(path: str, field: str, *, name_file: bool = False) -> list[dict[st
 def column_names(paths: Sequence[str], names: str | None) -> list[str]:
     """One column name per file: ``--names`` when given, else the file names (with their
     folder when two files share a name)."""
-    from bot.domain.errors import ConfigError
 
     if names:
         given = [n.strip() for n in names.split(",")]
@@ -167,9 +166,7 @@ def classification_table(names: Sequence[str], reports: Sequence[dict[str, Any]]
 
 
 def run_classify(args: argparse.Namespace) -> int:
-    from bot.cli._common import cli_taxonomy
-    from bot.domain.classify import Classifier
-    from bot.domain.metrics import classification_report
+    from bot.domain.classify import Classifier  # heavy: ahocorasick
 
     names = column_names(args.files, args.names)
     several = len(args.files) > 1
@@ -202,8 +199,7 @@ def stories_table(names: Sequence[str], reports: Sequence[dict[str, Any]]) -> st
 
 
 def run_stories(args: argparse.Namespace) -> int:
-    from bot.domain.metrics import clustering_report
-    from bot.domain.stories import group_rows
+    from bot.domain.stories import group_rows  # heavy: story scoring
 
     names = column_names(args.files, args.names)
     reports = []
@@ -222,9 +218,7 @@ def run_stories(args: argparse.Namespace) -> int:
 
 
 def run_phrases(args: argparse.Namespace) -> int:
-    from bot.cli._common import cli_taxonomy
-    from bot.domain.errors import ConfigError
-    from bot.domain.phrase_audit import dependent_items, single_item_phrases
+    from bot.domain.phrase_audit import dependent_items, single_item_phrases  # heavy: ahocorasick
 
     if args.min_words < 1:
         raise ConfigError(f"--min-words must be at least 1, got {args.min_words}")

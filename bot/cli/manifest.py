@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def print_manifest(args: argparse.Namespace) -> int:
-    from bot.chat.slack.manifest import manifest_yaml
+    from bot.chat.slack.manifest import manifest_yaml  # heavy: yaml
 
     if args.url and not _URL.match(args.url):
         raise ConfigError(f"--url must be an https:// base URL, got {args.url!r}")

@@ -97,8 +97,8 @@ class DeliveryCounts:
 
 def handle(args: argparse.Namespace) -> int:
     async def body(app: App) -> int:
-        from jobs.deliver import DeliveryWorker
-        from jobs.poll import poll_due, summary_json
+        from jobs.deliver import DeliveryWorker  # heavy: sqlalchemy
+        from jobs.poll import poll_due, summary_json  # heavy: sqlalchemy
 
         summary = await poll_due(app.poll_ports(), all_sources=True, progress=progress_printer())  # type: ignore[arg-type]
         pending_before = (await app.store.deliveries.counts()).get("pending", 0)

@@ -11,6 +11,8 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from bot.cli._common import with_app
+from bot.domain.errors import ConfigError
+from bot.logging_setup import configure_logging
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -44,8 +46,6 @@ def check_bindable(host: str, port: int) -> None:
     """Fail with one clear line (not a traceback) when the HTTP port cannot be used."""
     import socket
 
-    from bot.domain.errors import ConfigError
-
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
@@ -76,7 +76,7 @@ def unreachable_channels(app: App) -> list[str]:
 
 
 def banner(app: App, host: str, port: int) -> str:
-    from storage.db import safe_url
+    from storage.db import safe_url  # heavy: sqlalchemy
 
     s = app.settings
     if s.slack_enabled:
@@ -107,15 +107,11 @@ def banner(app: App, host: str, port: int) -> str:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from bot.logging_setup import configure_logging
-
     configure_logging(args.log_level)
 
     async def body(app: App) -> int:
         problem = app.settings.slack_problem()
         if problem:
-            from bot.domain.errors import ConfigError
-
             raise ConfigError(problem)
         port = args.port or app.settings.port
         check_bindable(args.host, port)
@@ -134,8 +130,7 @@ async def _start_socket_mode(app: App, stop: asyncio.Event) -> Any:
     """
     if not (app.settings.slack_enabled and app.settings.slack_app_token is not None):
         return None
-    from bot.chat.slack.http import start_socket_mode
-    from bot.domain.errors import ConfigError
+    from bot.chat.slack.http import start_socket_mode  # heavy: slack_bolt
 
     connect = asyncio.create_task(start_socket_mode(app))
     waiter = asyncio.create_task(stop.wait())
@@ -176,8 +171,8 @@ async def serve(app: App, *, host: str, port: int) -> int:
     import uvicorn
 
     _QuietServer = _server_class()
-    from bot.web import build_web, chat_routes
-    from jobs.scheduler import Scheduler
+    from bot.web import build_web, chat_routes  # heavy: starlette
+    from jobs.scheduler import Scheduler  # heavy: apscheduler
 
     scheduler = Scheduler(app.scheduler_ports())
     web = build_web(app, scheduler_state=scheduler.state, extra_routes=chat_routes(app))

@@ -10,7 +10,10 @@ from typing import TYPE_CHECKING
 from bot.cli._common import add_now, is_tty, with_app
 from bot.domain import source_types
 from bot.domain.errors import ConfigError, UnsafeURLError
-from bot.domain.source_input import shown_url
+from bot.domain.models import SourceSpec
+from bot.domain.normalize import canonical_url
+from bot.domain.parse import check_selector
+from bot.domain.source_input import check_interval, clean_source_name, clean_source_url, shown_url
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -91,9 +94,6 @@ def list_sources(args: argparse.Namespace) -> int:
 
 
 def _validate_url(url: str) -> str:
-    from bot.domain.normalize import canonical_url
-    from bot.domain.source_input import clean_source_url
-
     try:
         return canonical_url(clean_source_url(url))
     except ConfigError as exc:
@@ -104,9 +104,7 @@ def _validate_url(url: str) -> str:
 def add_source(args: argparse.Namespace) -> int:
     from urllib.parse import urlsplit
 
-    from bot.config import duration_seconds
-    from bot.domain.models import SourceSpec
-    from bot.domain.source_input import check_interval, clean_source_name
+    from bot.config import duration_seconds  # heavy: pydantic
 
     url = _validate_url(args.url)
     try:
@@ -137,7 +135,7 @@ def add_source(args: argparse.Namespace) -> int:
     )
 
     async def body(app: App) -> int:
-        from bot.sources.http import check_source_host
+        from bot.sources.http import check_source_host  # heavy: httpx
 
         try:
             note = await check_source_host(
@@ -161,8 +159,6 @@ def add_source(args: argparse.Namespace) -> int:
 
 
 def _check_selector(selector: str) -> None:
-    from bot.domain.parse import check_selector
-
     problem = check_selector(selector)
     if problem:
         shown = selector if len(selector) <= 80 else selector[:77] + "..."
@@ -197,7 +193,7 @@ def remove_source(args: argparse.Namespace) -> int:
 def import_opml(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from bot.domain.opml import read_opml
+    from bot.domain.opml import read_opml  # heavy: urllib.request
 
     try:
         data = Path(args.file).read_bytes()
@@ -243,7 +239,7 @@ def import_summary(added: int, present: int, total: int, skipped: list[tuple[str
 
 
 def export_opml(args: argparse.Namespace) -> int:
-    from bot.domain.opml import to_opml
+    from bot.domain.opml import to_opml  # heavy: urllib.request
 
     async def body(app: App) -> int:
         sys.stdout.write(to_opml([s.spec for s in await app.store.sources.all()]))

@@ -6,6 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from bot.cli._common import add_now, with_app
+from bot.domain.textout import to_text
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -28,8 +29,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     async def body(app: App) -> int:
-        from bot.domain.textout import to_text
-        from jobs.queries import status_message
+        from jobs.queries import status_message  # heavy: sqlalchemy
 
         print(to_text(await status_message(app.query_ports(), args.topic, app.now())))
         return 0

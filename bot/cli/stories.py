@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from bot.cli._common import open_input, read_jsonl, write_jsonl
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -33,8 +35,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from bot.cli._common import open_input, read_jsonl, write_jsonl
-    from bot.domain.stories import group_rows
+    from bot.domain.stories import group_rows  # heavy: story scoring
 
     stream = open_input(args.jsonl)
     try:

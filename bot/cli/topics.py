@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from bot.cli._common import cli_taxonomy
+
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
@@ -20,8 +22,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from bot.cli._common import cli_taxonomy
-
     taxonomy = cli_taxonomy(args.taxonomy)
     for topic_id in taxonomy.topic_ids:
         topic = taxonomy.topic(topic_id)

@@ -37,6 +37,7 @@ from bot.domain.feed_entries import (
 from bot.domain.feed_xml import READERS
 from bot.domain.models import ParsedEntry, ParsedFeed
 from bot.domain.normalize import parse_date
+from bot.domain.source_input import selector_length_problem
 
 __all__ = ["MAX_ENTRIES", "NOT_A_FEED_HTML", "check_selector", "join_url", "parse_feed"]
 
@@ -402,8 +403,6 @@ def _struct_time(value: Any) -> datetime | None:
 def check_selector(selector: str) -> str | None:
     """Why ``selector`` is not a usable CSS selector, or None when it is."""
     from cssselect import GenericTranslator, SelectorError
-
-    from bot.domain.source_input import selector_length_problem
 
     too_long = selector_length_problem(selector)
     if too_long:
