@@ -22,6 +22,7 @@ from datetime import datetime
 
 from bot.domain.ingest import Judge, Prepared, prepare
 from bot.domain.models import FetchOutcome, Source
+from bot.taxonomy_file import load_taxonomy_file
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,6 @@ _judge: Judge | None = None
 
 def _init_worker(taxonomy_path: str | None) -> None:
     global _judge
-    from bot.taxonomy_file import load_taxonomy_file
 
     _judge = Judge(load_taxonomy_file(taxonomy_path))
 

@@ -51,6 +51,7 @@ from bot.domain.status import (
 )
 from bot.domain.taxonomy import Taxonomy
 from bot.domain.views import CountdownLine
+from jobs.countdown import pending_changes
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +138,6 @@ async def past_lines(ports: QueryPorts, now: datetime) -> tuple[CountdownLine, .
 
 async def countdown_list_message(ports: QueryPorts, now: datetime) -> Message:
     """Upcoming countdowns, the changes the news proposes for them, and past ones."""
-    from jobs.countdown import pending_changes
 
     return render_countdown_list(
         await countdown_lines(ports, now),

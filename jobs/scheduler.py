@@ -39,7 +39,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
@@ -51,13 +51,11 @@ from bot.domain.errors import DatabaseUnavailableError
 from bot.domain.ports import Clock, LeaseStore
 from bot.domain.schedule import parse_cron, zone
 from bot.metrics import Metrics
-
-if TYPE_CHECKING:
-    from jobs.countdown import CountdownPorts
-    from jobs.deliver import DeliveryPorts, DeliveryWorker
-    from jobs.digest import DigestPorts
-    from jobs.poll import Poller, PollPorts
-    from jobs.retention import RetentionPorts
+from jobs.countdown import CountdownPorts, run_countdowns
+from jobs.deliver import DeliveryPorts, DeliveryWorker
+from jobs.digest import DigestPorts, run_due_digests
+from jobs.poll import Poller, PollPorts, PollSummary
+from jobs.retention import RetentionPorts, run_retention
 
 log = logging.getLogger(__name__)
 
@@ -226,8 +224,6 @@ class Scheduler:
     @property
     def worker(self) -> DeliveryWorker:
         if self._worker is None:
-            from jobs.deliver import DeliveryWorker
-
             self._worker = DeliveryWorker(self.ports.delivery())
         return self._worker
 
@@ -291,8 +287,6 @@ class Scheduler:
         back nobody) and log the ones that finished since the last tick."""
 
         async def body() -> None:
-            from jobs.poll import Poller, PollSummary
-
             if self._poller is None:
                 self._poller = await Poller(self.ports.poll()).__aenter__()
             poller = self._poller
@@ -319,8 +313,6 @@ class Scheduler:
         return result
 
     async def digest_tick(self) -> int | None:
-        from jobs.digest import run_due_digests
-
         queued = await self._singleton(
             "digests", lambda now: run_due_digests(self.ports.digests(), now)
         )
@@ -329,8 +321,6 @@ class Scheduler:
         return queued
 
     async def countdown_tick(self) -> int | None:
-        from jobs.countdown import run_countdowns
-
         queued = await self._singleton(
             "countdowns", lambda now: run_countdowns(self.ports.countdowns(), now)
         )
@@ -339,8 +329,6 @@ class Scheduler:
         return queued
 
     async def retention_tick(self) -> int | None:
-        from jobs.retention import run_retention
-
         return await self._singleton(
             "retention", lambda now: run_retention(self.ports.retention(), now)
         )
