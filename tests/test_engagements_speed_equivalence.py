@@ -8,11 +8,20 @@ pre-filters and its per-taxonomy cache must reproduce them exactly.
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, date, datetime
 
 import pytest
+import text_corpus
 
-from bot.domain.engagements import EngagementExtractor, extract_engagements, extractor_for
+from bot.domain.engagements import (
+    DATE_PATTERNS,
+    KIND_PATTERNS,
+    EngagementExtractor,
+    _matches,
+    extract_engagements,
+    extractor_for,
+)
 from bot.domain.models import Engagement
 from bot.domain.taxonomy import Taxonomy
 from bot.taxonomy_file import default_taxonomy
@@ -740,3 +749,40 @@ def test_an_empty_taxonomy_still_resolves_dated_cues() -> None:
     assert [(e.kind, e.label, e.dates[0].start) for e in found] == [
         ("meeting", "meeting", date(2024, 9, 3))
     ]
+
+
+_GLUE = (" ", "  ", "\t", "-", " - ", " to ", "to", ", ", ".", "'s ", "\n", "_", "")
+_PIECES = (
+    "on", "this", "next", "in", "over", "within", "the", "coming", "few", "days", "weeks",
+    "month", "year", "later", "by", "end", "of", "before", "early", "mid", "late", "until",
+    "tomorrow", "today", "yesterday", "soon", "shortly", "near", "future", "summit", "phone",
+    "telephone", "video", "call", "calls", "spoke", "speaks", "speaking", "with", "visit",
+    "visited", "trip", "travelled", "arrives", "talks", "dialogue", "negotiations", "meet",
+    "met", "meetings", "sanctioned", "entity", "list", "intercepted", "collided",
+    "collision", "water", "cannon", "conference", "forum", "Monday", "friday", "SUNDAY",
+    "January", "Feb", "Sept.", "may", "Dec", "mar", "5", "12", "31", "2024", "123", "5th",
+    "x", "Summitry", "intotheweek", "Xi", "Biden",
+)  # fmt: skip
+
+
+def _scrambles(count: int) -> list[str]:
+    rnd = random.Random(99)
+    out = []
+    for _ in range(count):
+        parts = [rnd.choice(_PIECES) for _ in range(rnd.randint(1, 14))]
+        text = "".join(p + rnd.choice(_GLUE) for p in parts)
+        out.append(text.strip() if rnd.random() < 0.5 else text)
+    return out
+
+
+def test_anchored_scans_find_what_finditer_finds() -> None:
+    """Each date and cue pattern, tried only where a match can start, gives exactly the
+    matches of an unanchored scan (scrambled ASCII text full of near-misses and the items
+    of the generated corpus)."""
+    texts = _scrambles(4000) + [
+        f"{row['title']}. {row['summary']}" for row in text_corpus.items(600)
+    ]
+    for text in texts:
+        for name, pattern in DATE_PATTERNS + KIND_PATTERNS:
+            fast = [m.span() for m in _matches(name, pattern, text)]
+            assert fast == [m.span() for m in pattern.finditer(text)], (name, text)

@@ -13,8 +13,9 @@ the same event (same kind and parties, or same known event) are merged.
 from __future__ import annotations
 
 import calendar
+import functools
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -193,40 +194,196 @@ _NEEDS: dict[str, tuple[str, ...]] = {
 }
 
 
+_NEEDED: dict[str, frozenset[str]] = {name: frozenset(words) for name, words in _NEEDS.items()}
+_MONTH_SET = frozenset(_MONTH_WORDS)
+_HINT_WORDS = tuple(sorted({word for words in _NEEDS.values() for word in words}))
+
+
+@dataclass(frozen=True, slots=True)
+class _Hints:
+    """What plain substring tests tell about an ASCII sentence (lower-cased)."""
+
+    lower: str
+    present: frozenset[str]  # the ``_NEEDS`` words occurring in it
+    months: tuple[int, ...]  # sorted offsets where a month word starts
+
+
+@functools.lru_cache(maxsize=64)
+def _hints(sentence: str) -> _Hints | None:
+    """The hints of an ASCII sentence; None for other text (some non-ASCII letters match
+    ASCII ones ignoring case, so lower-cased substring tests would not be exact)."""
+    if not sentence.isascii():
+        return None
+    lower = sentence.lower()
+    present = frozenset(word for word in _HINT_WORDS if word in lower)
+    months: set[int] = set()
+    if not _MONTH_SET.isdisjoint(present):
+        for word in _MONTH_WORDS:
+            months.update(_find_all(lower, word))
+    return _Hints(lower, present, tuple(sorted(months)))
+
+
 def _applicable(
     patterns: tuple[tuple[str, re.Pattern[str]], ...], sentence: str
 ) -> tuple[tuple[str, re.Pattern[str]], ...]:
     """The named patterns that can match ``sentence``, in order. For ASCII text
     case-insensitive matching is plain lower-casing, so a pattern none of whose ``_NEEDS``
     words occurs in the lower-cased text is left out; other text keeps every pattern."""
-    if not sentence.isascii():
+    hints = _hints(sentence)
+    if hints is None:
         return patterns
-    lower = sentence.lower()
+    present = hints.present
+    if not present:
+        return ()
     return tuple(
-        (name, pattern) for name, pattern in patterns if any(word in lower for word in _NEEDS[name])
+        (name, pattern) for name, pattern in patterns if not _NEEDED[name].isdisjoint(present)
     )
 
 
+# ----------------------------------------------------------------- where matches can start
+#
+# An unanchored case-insensitive scan tries every offset of the text (Python's ``re`` finds no
+# literal prefix behind ``\b`` or under IGNORECASE). In ASCII text, lower-casing is exactly
+# what IGNORECASE does, so for each pattern below a few ``str.find`` loops list a superset of
+# the offsets where one of its matches can start (the words it starts with, or the words
+# found by looking back from a word it must contain); the pattern is tried only there, in
+# order, the way ``finditer`` would (none of them matches the empty string).
+
+
+def _find_all(lower: str, word: str) -> Iterator[int]:
+    at = lower.find(word)
+    while at >= 0:
+        yield at
+        at = lower.find(word, at + 1)
+
+
+def _starts_of(lower: str, words: Iterable[str]) -> Iterator[int]:
+    for word in words:
+        yield from _find_all(lower, word)
+
+
+def _gap_start(lower: str, at: int, dash: bool = False) -> int:
+    """Where the run of whitespace (and, with ``dash``, hyphens) ending at ``at`` begins."""
+    while at > 0 and (lower[at - 1].isspace() or (dash and lower[at - 1] == "-")):
+        at -= 1
+    return at
+
+
+def _words_before(lower: str, at: int, words: Iterable[str], dash: bool = False) -> list[int]:
+    """Offsets of those ``words`` that end right before a non-empty run of whitespace
+    (``dash``: or hyphens) that ends at ``at``."""
+    gap = _gap_start(lower, at, dash)
+    if gap == at:
+        return []
+    return [gap - len(word) for word in words if lower.endswith(word, 0, gap)]
+
+
+def _digits_start(lower: str, at: int) -> int:
+    while at > 0 and "0" <= lower[at - 1] <= "9":
+        at -= 1
+    return at
+
+
+def _day_first(lower: str, months: tuple[int, ...]) -> Iterator[int]:
+    """ "5 May", "5-7 May", "5 to 7 May": the first digits before a month word."""
+    for month in months:
+        end = _gap_start(lower, month)
+        if end == month:
+            continue
+        start = _digits_start(lower, end)
+        if start == end:
+            continue
+        yield start
+        joint = _gap_start(lower, start)
+        if lower.endswith("-", 0, joint):
+            joint -= 1
+        elif lower.endswith("to", 0, joint):
+            joint -= 2
+        else:
+            continue
+        end = _gap_start(lower, joint)
+        first = _digits_start(lower, end)
+        if first < end:
+            yield first
+
+
+def _weekday_starts(lower: str) -> Iterator[int]:
+    for name in WEEKDAYS:
+        for at in _find_all(lower, name):
+            yield at
+            yield from _words_before(lower, at, ("on", "this", "next"))
+
+
+def _coming_starts(lower: str) -> Iterator[int]:
+    for at in _starts_of(lower, ("coming", "next")):
+        for the in _words_before(lower, at, ("the",)):
+            yield from _words_before(lower, the, ("in", "over", "within"))
+
+
+def _soon_starts(lower: str) -> Iterator[int]:
+    yield from _starts_of(lower, ("soon", "shortly"))
+    for at in _find_all(lower, "near"):
+        for the in _words_before(lower, at, ("the",)):
+            yield from _words_before(lower, the, ("in",))
+
+
+def _call_starts(lower: str) -> Iterator[int]:
+    yield from _starts_of(lower, ("video", "spoke", "speak"))
+    for at in _starts_of(lower, ("phone", "telephone")):
+        yield at
+        yield from _words_before(lower, at, ("by",))
+    for at in _find_all(lower, "call"):
+        yield from range(_gap_start(lower, at), at + 1)
+
+
+_Starts = Callable[[str, tuple[int, ...]], Iterable[int]]
+_STARTS: dict[str, _Starts] = {
+    "month_day": lambda lower, months: months,
+    "day_month": _day_first,
+    "weekday": lambda lower, months: _weekday_starts(lower),
+    "coming": lambda lower, months: _coming_starts(lower),
+    "next_unit": lambda lower, months: _find_all(lower, "next"),
+    "this_week": lambda lower, months: _find_all(lower, "this"),
+    "later_month": lambda lower, months: _find_all(lower, "later"),
+    "year_end": lambda lower, months: _starts_of(lower, ("by", "later", "before")),
+    "part_month": lambda lower, months: (
+        at for month in months for at in _words_before(lower, month, ("early", "mid", "late"), True)
+    ),
+    "in_month": lambda lower, months: (
+        at
+        for month in months
+        for at in _words_before(lower, month, ("in", "this", "next", "by", "until", "before"))
+    ),
+    "tomorrow": lambda lower, months: _find_all(lower, "tomorrow"),
+    "today": lambda lower, months: _find_all(lower, "today"),
+    "yesterday": lambda lower, months: _find_all(lower, "yesterday"),
+    "soon": lambda lower, months: _soon_starts(lower),
+    "summit": lambda lower, months: _find_all(lower, "summit"),
+    "call": lambda lower, months: _call_starts(lower),
+    "visit": lambda lower, months: _starts_of(lower, ("visit", "trip", "travel", "arriv")),
+    "talks": lambda lower, months: _starts_of(lower, ("talks", "dialogue", "negotiation")),
+    "meeting": lambda lower, months: _starts_of(lower, ("meet", "met")),
+    "sanctions": lambda lower, months: _starts_of(lower, ("sanction", "entity")),
+    "incident": lambda lower, months: _starts_of(
+        lower, ("intercept", "collid", "collision", "water")
+    ),
+    "conference": lambda lower, months: _starts_of(lower, ("conference", "forum")),
+}
+
+
 def _matches(name: str, pattern: re.Pattern[str], sentence: str) -> Iterator[re.Match[str]]:
-    """``pattern.finditer(sentence)``; for "month_day" in ASCII text, only tried where a month
-    name starts (its matches start with one; an unanchored scan is slow)."""
-    if name != "month_day" or not sentence.isascii():
+    """``pattern.finditer(sentence)``: in ASCII text, tried only where a match can start."""
+    hints = _hints(sentence)
+    if hints is None:
         yield from pattern.finditer(sentence)
         return
-    lower = sentence.lower()
-    starts: set[int] = set()
-    for word in _MONTH_WORDS:
-        at = lower.find(word)
-        while at >= 0:
-            starts.add(at)
-            at = lower.find(word, at + 1)
     free = 0
-    for start in sorted(starts):
+    for start in sorted(set(_STARTS[name](hints.lower, hints.months))):
         if start < free:
             continue
         m = pattern.match(sentence, start)
         if m:
-            free = max(m.end(), start + 1)
+            free = m.end()
             yield m
 
 
@@ -575,7 +732,7 @@ def _sentences(text: str) -> list[str]:
 def _cues(sentence: str) -> list[tuple[int, int, str]]:
     cues: list[tuple[int, int, str]] = []
     for kind, pattern in _applicable(KIND_PATTERNS, sentence):
-        for m in pattern.finditer(sentence):
+        for m in _matches(kind, pattern, sentence):
             if not any(s <= m.start() < e for s, e, _ in cues):
                 cues.append((m.start(), m.end(), kind))
     return cues
