@@ -196,12 +196,24 @@ _NEEDS: dict[str, tuple[str, ...]] = {
 
 _NEEDED: dict[str, frozenset[str]] = {name: frozenset(words) for name, words in _NEEDS.items()}
 _MONTH_SET = frozenset(_MONTH_WORDS)
-_HINT_WORDS = tuple(sorted({word for words in _NEEDS.values() for word in words}))
+
+
+def _hint_scanner() -> Any:
+    """An Aho-Corasick automaton of the ``_NEEDS`` words: word -> (word, its length - 1,
+    whether it is a month word)."""
+    automaton = ahocorasick.Automaton()
+    for word in sorted({word for words in _NEEDS.values() for word in words}):
+        automaton.add_word(word, (word, len(word) - 1, word in _MONTH_SET))
+    automaton.make_automaton()
+    return automaton
+
+
+_HINT_SCANNER = _hint_scanner()
 
 
 @dataclass(frozen=True, slots=True)
 class _Hints:
-    """What plain substring tests tell about an ASCII sentence (lower-cased)."""
+    """What one pass over an ASCII sentence (lower-cased) tells about it."""
 
     lower: str
     present: frozenset[str]  # the ``_NEEDS`` words occurring in it
@@ -215,12 +227,13 @@ def _hints(sentence: str) -> _Hints | None:
     if not sentence.isascii():
         return None
     lower = sentence.lower()
-    present = frozenset(word for word in _HINT_WORDS if word in lower)
+    present: set[str] = set()
     months: set[int] = set()
-    if not _MONTH_SET.isdisjoint(present):
-        for word in _MONTH_WORDS:
-            months.update(_find_all(lower, word))
-    return _Hints(lower, present, tuple(sorted(months)))
+    for end, (word, back, month) in _HINT_SCANNER.iter(lower):
+        present.add(word)
+        if month:
+            months.add(end - back)
+    return _Hints(lower, frozenset(present), tuple(sorted(months)))
 
 
 def _applicable(
@@ -574,6 +587,20 @@ _DATE_HINT = re.compile(
 )
 
 
+_CUE_WORDS = frozenset(word for kind, _ in KIND_PATTERNS for word in _NEEDS[kind])
+_DATE_WORDS = frozenset(word for name, _ in DATE_PATTERNS for word in _NEEDS[name])
+
+
+def _may_have_dated_cue(text: str) -> bool:
+    """False only when ``text`` has no event cue or no date phrase (``_CUE_HINT`` and
+    ``_DATE_HINT``, read from the hints of ASCII text)."""
+    hints = _hints(text)
+    if hints is None:
+        return bool(_CUE_HINT.search(text) and _DATE_HINT.search(text))
+    present = hints.present
+    return not (present.isdisjoint(_CUE_WORDS) or present.isdisjoint(_DATE_WORDS))
+
+
 def _status(sentence: str, when: EventDate | None, base: date) -> str:
     if CANCELLED.search(sentence):
         return "cancelled"
@@ -664,7 +691,7 @@ class EngagementExtractor:
         whole = f"{title}.\n{text}"
         lower = whole.lower()
         events = tuple(e for e in self._events if e.phrase in lower)
-        if not events and not (_CUE_HINT.search(whole) and _DATE_HINT.search(whole)):
+        if not events and not _may_have_dated_cue(whole):
             return ()
         base = ensure_utc(published).date()
         actors = self._actors_in(whole)
