@@ -60,9 +60,20 @@ def test_targets_match_the_full_scan(text: str) -> None:
 
 @settings(max_examples=400, deadline=None)
 @given(texts)
-def test_month_day_precheck_passes_whenever_the_patterns_match(text: str) -> None:
-    if _month_spans_reference(text) and text.isascii():
-        assert stories._MAY_HAVE_MONTH_DAY.search(text.lower())
+def test_month_day_scans_find_what_the_full_patterns_find(text: str) -> None:
+    """In ASCII text the date patterns are tried only where a month stem or digit starts a
+    word; they find exactly the matches of an unanchored scan."""
+    if not text.isascii():
+        return
+    starts = stories._word_starts(stories._TEXT_SCANNER, text.lower())
+    found = [
+        m.span()
+        for m in stories._anchored(stories._MONTH_DAY, text, starts.get(stories._MONTH_TAG, ()))
+    ] + [
+        m.span()
+        for m in stories._anchored(stories._DAY_MONTH, text, starts.get(stories._DIGIT_TAG, ()))
+    ]
+    assert found == _month_spans_reference(text)
 
 
 def test_known_dates_still_resolve() -> None:

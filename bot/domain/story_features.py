@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+
+import ahocorasick
 
 # --------------------------------------------------------------------------- vocabulary
 
@@ -72,11 +74,12 @@ _SYNONYMS = {
     "blacklisted": "entity",
 }
 
+# (a literal every match contains, lower case; the pattern; its replacement)
 _PHRASES = (
-    (re.compile(r"\bunited states\b", re.I), " US "),
-    (re.compile(r"\bU\.S\.A?\.?", re.I), " US "),
-    (re.compile(r"\bpeople'?s republic of china\b", re.I), " China "),
-    (re.compile(r"\bhouse of representatives\b", re.I), " House "),
+    ("united states", re.compile(r"\bunited states\b", re.I), " US "),
+    ("u.s.", re.compile(r"\bU\.S\.A?\.?", re.I), " US "),
+    ("s republic of china", re.compile(r"\bpeople'?s republic of china\b", re.I), " China "),
+    ("house of representatives", re.compile(r"\bhouse of representatives\b", re.I), " House "),
 )
 
 _WORD = re.compile(r"\$?\d+(?:[.,]\d+)*(?:%|-\w+)?|[A-Za-z][A-Za-z'’\-]*[A-Za-z]|[A-Za-z]")
@@ -92,9 +95,73 @@ def _stem(word: str) -> str:
 
 def _normalise(text: str) -> str:
     text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
-    for pattern, repl in _PHRASES:
+    ascii = text.isascii()  # then ignoring case is lower-casing: a literal test rules out
+    lower = text.lower() if ascii else ""
+    for literal, pattern, repl in _PHRASES:
+        if ascii and literal not in lower:
+            continue
         text = pattern.sub(repl, text)
+        lower = text.lower() if ascii else ""
     return text
+
+
+# --------------------------------------------------------------------------- anchored scans
+#
+# Python's ``re`` tries an unanchored pattern that starts with ``\b`` (or ignores case) at
+# every offset of the text. Where a pattern's matches can only start at a few literal words,
+# ``str.find`` lists those offsets and the pattern is tried there only: same matches, in the
+# same order, as ``finditer``/``search`` (none of these patterns matches the empty string).
+
+
+def _find_all(text: str, word: str) -> Iterator[int]:
+    at = text.find(word)
+    while at >= 0:
+        yield at
+        at = text.find(word, at + 1)
+
+
+def _anchored(
+    pattern: re.Pattern[str], text: str, starts: Iterable[int]
+) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text)`` when every match starts at one of ``starts``."""
+    free = 0
+    for start in sorted(starts):
+        if start < free:
+            continue
+        m = pattern.match(text, start)
+        if m:
+            free = m.end()
+            yield m
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
+def _word_scanner(owners: Mapping[str, Iterable[int]]) -> Any:
+    """An Aho-Corasick automaton: word -> (its length - 1, the sorted tags that own it)."""
+    automaton = ahocorasick.Automaton()
+    for word, tags in owners.items():
+        automaton.add_word(word, (len(word) - 1, tuple(sorted(set(tags)))))
+    automaton.make_automaton()
+    return automaton
+
+
+def _word_starts(scanner: Any, lower: str) -> dict[int, list[int]]:
+    """Per tag, the offsets (in text order of their ends) where one of its words starts at a
+    word boundary (all the words start with a word character)."""
+    found: dict[int, list[int]] = {}
+    for end, (back, tags) in scanner.iter(lower):
+        start = end - back
+        if start and _is_word_char(lower[start - 1]):
+            continue
+        for tag in tags:
+            at = found.get(tag)
+            if at is None:
+                found[tag] = [start]
+            else:
+                at.append(start)
+    return found
 
 
 @functools.lru_cache(maxsize=65536)
@@ -147,13 +214,30 @@ def _entities(text: str) -> list[str]:
     return found
 
 
+_DASH_OR_SPACE = re.compile(r"[- ]")
+_YEAR = re.compile(r"(19|20)\d\d")
+
+
+def _number_starts(text: str) -> list[int]:
+    """Where a ``_NUMBER`` match can start in ASCII text: a "$", or a digit after a non-digit
+    (a match starting at a later digit of a run would also match from the run's first)."""
+    starts = list(_find_all(text, "$"))
+    for digit in "0123456789":
+        starts += [at for at in _find_all(text, digit) if at == 0 or not text[at - 1].isdigit()]
+    return starts
+
+
 def _numbers(text: str) -> list[str]:
     found: list[str] = []
-    for raw in _NUMBER.findall(text):
+    if text.isascii():
+        raws = [m.group(1) for m in _anchored(_NUMBER, text, _number_starts(text))]
+    else:
+        raws = _NUMBER.findall(text)
+    for raw in raws:
         value = raw.lower().replace(",", "").replace(" ", "")
         value = value.replace("percent", "%").replace("percent", "%").replace("per cent", "%")
-        value = re.sub(r"[- ]", "", value)
-        if re.fullmatch(r"(19|20)\d\d", value) or value in found:
+        value = _DASH_OR_SPACE.sub("", value)
+        if _YEAR.fullmatch(value) or value in found:
             continue  # bare years are dates, not quantities
         found.append(value)
     return found
@@ -247,10 +331,21 @@ def _is_title_case(text: str) -> bool:
     return len(words) >= 3 and sum(w[0].isupper() for w in words) >= 0.8 * len(words)
 
 
+_ROLE_WORDS = _wordset(
+    "President Secretary Minister Director Admiral General Commander Adviser Advisor Envoy "
+    "Premier Speaker Chairman Chairwoman Councilor Councillor Chief Ambassador Leader Senator "
+    "Governor Representative Spokesperson Spokesman Spokeswoman CEO"
+)  # the role words of ``_PERSON``
+_PERSON_SCANNER = _word_scanner(dict.fromkeys(sorted(_ROLE_WORDS), (0,)))
+
+
 def _persons(text: str) -> list[str]:
-    """Names that follow a role word ("Foreign Minister Wang Yi" -> "wang yi"), lower-cased."""
+    """Names that follow a role word ("Foreign Minister Wang Yi" -> "wang yi"), lower-cased.
+    ``_PERSON`` (``\\b`` and a role word first, case kept) is tried only where a role word
+    starts a word."""
     names: list[str] = []
-    for match in _PERSON.finditer(text):
+    starts = _word_starts(_PERSON_SCANNER, text).get(0, ())
+    for match in _anchored(_PERSON, text, starts):
         words = []
         for word in match.group(1).split():
             word = word.lower().strip("'-")
@@ -273,31 +368,26 @@ _TARGET = re.compile(
 )
 
 
-# For each kind, literal pieces of which every match of its cue contains at least one: a cue
-# is only searched for when one of them is in the text (same result, far fewer regex scans).
-_KIND_LITERALS: dict[str, tuple[str, ...]] = {
-    "call": ("phone", "video", "virtual", "call", "spoke", "speak"),
-    "meeting": ("met", "meet", "person", "face", "sat down", "summit"),
+# For each kind, the words (lower case) every match of its cue starts with: the cue is only
+# tried where one of them occurs (same result, far fewer regex scans).
+_KIND_STARTS: dict[str, tuple[str, ...]] = {
+    "call": ("phone", "telephone", "video", "virtual", "in a", "call", "spoke", "speak"),
+    "meeting": ("met", "meet", "in-person", "in person", "face", "sat down", "summit"),
     "visit": ("visit", "trip", "land", "arriv", "travel", "delegation"),
     "talks": ("talks", "dialogue", "negotiat", "working group", "framework"),
     "sanctions": ("sanction", "entity list", "blacklist", "export control", "curb"),
     "tariffs": ("tariff", "levies", "levy", "duties"),
-    "retaliation": ("retaliat", "back", "counter", "in response", "respond", "answer"),
+    "retaliation": ("retaliat", "hit", "strike", "counter", "in response", "respond", "answer"),
     "drills": ("drill", "exercise", "war"),
-    "incident": ("collid", "intercept", "unsafe", "down", "balloon"),
+    "incident": ("collid", "intercept", "unsafe", "shot", "shoot", "downed", "balloon"),
     "ruling": ("court", "ruling", "upheld", "uphold", "justices"),
-    "order": ("order",),
-    "hearing": ("testif", "hearing", "told congress", "committee"),
+    "order": ("executive order", "sign", "order signed"),
+    "hearing": ("testif", "hearing", "told congress", "house", "senate", "congressional"),
     "speech": ("speech", "remarks at", "address", "lecture"),
     "disaster": ("earthquake", "hurricane", "typhoon", "flood", "collapse", "magnitude"),
     "ban": ("ban", "barred", "bars", "prohibit"),
 }
-_KIND_SCAN = tuple((kind, _KIND_LITERALS[kind], pattern) for kind, pattern in _KIND_CUES)
-# Every month name starts with one of these stems. In lower-cased ASCII text, a month-day
-# date ("May 5", "5th-7th May") needs a stem, optional letters and dot, spacing and a digit,
-# or a digit (or ordinal suffix) and spacing before a stem: the cheap test below.
-_STEMS = "(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
-_MAY_HAVE_MONTH_DAY = re.compile(rf"{_STEMS}[a-z]*\.?\s+\d|[0-9tdh]\s+{_STEMS}")
+_KIND_SCAN = tuple((kind, _KIND_STARTS[kind], pattern) for kind, pattern in _KIND_CUES)
 _TARGET_MEASURES = (
     "tariff", "levies", "levy", "duties", "sanctions", "curbs", "controls", "taxes", "ban",
     "restrictions", "probe",
@@ -308,13 +398,48 @@ def _has_any(text: str, literals: Iterable[str]) -> bool:
     return any(map(text.__contains__, literals))
 
 
-def _kinds(text: str) -> list[str]:
+_TARGET_TAG = len(_KIND_SCAN)  # tags of the text scanner: kinds first, then these three
+_MONTH_TAG = _TARGET_TAG + 1
+_DIGIT_TAG = _TARGET_TAG + 2
+
+
+def _text_scanner() -> Any:
+    owners: dict[str, list[int]] = {}
+    for tag, (_, words, _) in enumerate(_KIND_SCAN):
+        for word in words:
+            owners.setdefault(word, []).append(tag)
+    for tag, words in (
+        (_TARGET_TAG, _TARGET_MEASURES),
+        (
+            _MONTH_TAG,
+            ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
+        ),
+        (_DIGIT_TAG, tuple("0123456789")),
+    ):
+        for word in words:
+            owners.setdefault(word, []).append(tag)
+    return _word_scanner(owners)
+
+
+_TEXT_SCANNER = _text_scanner()
+
+
+def _kinds(text: str, starts: dict[int, list[int]] | None = None) -> list[str]:
+    """The kinds whose cue occurs in ``text``: each cue (every one starts with ``\\b`` and one
+    of its ``_KIND_STARTS``) is tried only where one of its words starts a word. ``starts``:
+    the text scanner's word starts in ``text.lower()`` when already known."""
     lowered = text.lower()
-    return [
-        kind
-        for kind, literals, pattern in _KIND_SCAN
-        if _has_any(lowered, literals) and pattern.search(lowered)
-    ]
+    if starts is None:
+        starts = _word_starts(_TEXT_SCANNER, lowered)
+    found = []
+    for tag, offsets in sorted(starts.items()):
+        if tag >= _TARGET_TAG:
+            break
+        kind, _, pattern = _KIND_SCAN[tag]
+        match = pattern.match
+        if any(match(lowered, at) for at in offsets):
+            found.append(kind)
+    return found
 
 
 def _may_match_ignoring_case(text: str, literals: Iterable[str]) -> bool:
@@ -326,11 +451,18 @@ def _may_match_ignoring_case(text: str, literals: Iterable[str]) -> bool:
     return not text.isascii() or _has_any(text.lower(), literals)
 
 
-def _targets(text: str) -> list[str]:
-    if not _may_match_ignoring_case(text, _TARGET_MEASURES):
-        return []
+def _targets(text: str, starts: dict[int, list[int]] | None = None) -> list[str]:
+    """Sides a measure targets. In ASCII text ``_TARGET`` (``\\b`` and a measure word first,
+    ignoring case) is tried only where the text scanner found a measure word (``starts``:
+    its word starts in ``text.lower()`` when already known)."""
+    if not text.isascii():
+        matches: Iterable[re.Match[str]] = _TARGET.finditer(text)
+    else:
+        if starts is None:
+            starts = _word_starts(_TEXT_SCANNER, text.lower())
+        matches = _anchored(_TARGET, text, starts.get(_TARGET_TAG, ()))
     sides: list[str] = []
-    for match in _TARGET.finditer(text):
+    for match in matches:
         word = match.group(1).lower()
         side = "cn" if word in {"china", "chinese", "beijing", "mainland"} else "us"
         if side not in sides:
@@ -338,11 +470,77 @@ def _targets(text: str) -> list[str]:
     return sides
 
 
+# Every ``_FUTURE`` (``_PAST``) match starts with one of these words (lower case).
+_PAST_STARTS = (
+    "held", "met", "meets", "spoke", "signed", "imposed", "announced", "agreed", "ended", "wrap",
+    "launched", "unveiled", "shot", "hit", "struck", "upheld", "raised", "lifted", "warn",
+    "hold", "talks",
+)  # fmt: skip
+_MODALS = ("will", "may", "might", "could", "would", "to", "also")
+
+
+def _ends_with_modal(text: str) -> bool:
+    """``text`` (ASCII) ends with a modal word that starts at a word boundary."""
+    tail = text[-5:].lower()
+    for modal in _MODALS:
+        if tail.endswith(modal):
+            start = len(text) - len(modal)
+            if start == 0 or not _is_word_char(text[start - 1]):
+                return True
+    return False
+
+
+def _modal_before(prefix: str) -> bool:
+    """``_MODAL_BEFORE.search(prefix)``: a modal, whitespace, at most one more word and
+    whitespace end the text. For ASCII text (ignoring case is lower-casing) read from the end
+    instead of scanning every offset."""
+    if not prefix.isascii():
+        return bool(_MODAL_BEFORE.search(prefix))
+    body = prefix.rstrip()
+    if len(body) == len(prefix):
+        return False
+    if _ends_with_modal(body):
+        return True
+    word = len(body)
+    while word > 0 and _is_word_char(body[word - 1]):
+        word -= 1
+    if word == len(body):
+        return False
+    before = body[:word].rstrip()
+    return len(before) < word and _ends_with_modal(before)
+
+
+_FUTURE_STARTS = (
+    "will", "to", "set", "expected", "poised", "plan", "is", "are", "due", "scheduled",
+    "preparing", "agree", "next", "ahead",
+)  # fmt: skip
+_TENSE_SCANNER = _word_scanner(
+    {word: [0] for word in _FUTURE_STARTS}
+    | {word: [1] for word in _PAST_STARTS}
+    | {word: [0, 1] for word in set(_FUTURE_STARTS) & set(_PAST_STARTS)}
+)
+
+
+def _future_and_past(text: str) -> tuple[bool, bool]:
+    """Whether ``text`` has a future cue, and a past cue not governed by a modal before it.
+
+    In ASCII text both patterns (which start with ``\\b`` and a word of ``_FUTURE_STARTS`` /
+    ``_PAST_STARTS``, ignoring case) are tried only where one of those words starts a word."""
+    if text.isascii():
+        starts = _word_starts(_TENSE_SCANNER, text.lower())
+        match = _FUTURE.match
+        future = any(match(text, at) for at in starts.get(0, ()))
+        pasts: Iterable[re.Match[str]] = _anchored(_PAST, text, starts.get(1, ()))
+    else:
+        future = bool(_FUTURE.search(text))
+        pasts = _PAST.finditer(text)
+    return future, any(not _modal_before(text[: m.start()]) for m in pasts)
+
+
 def _is_preview(title: str, summary: str) -> bool:
     """True when the headline (or, failing a cue there, the lead) looks ahead to the event."""
     for text in (title, summary.split(". ")[0]):
-        future = bool(_FUTURE.search(text))
-        past = any(not _MODAL_BEFORE.search(text[: m.start()]) for m in _PAST.finditer(text))
+        future, past = _future_and_past(text)
         if future or past:
             return future and not past
     return False
@@ -398,19 +596,33 @@ def _nearest_year(month: int, day: int, published: date) -> date | None:
     return min(valid, key=lambda d: abs((d - published).days), default=None)
 
 
-def _explicit_dates(text: str, published: date | None) -> tuple[list[str], list[str]]:
-    """Resolved ISO dates (with a year) and unresolved ``MM-DD`` mentions found in ``text``."""
+def _explicit_dates(
+    text: str, published: date | None, starts: dict[int, list[int]] | None = None
+) -> tuple[list[str], list[str]]:
+    """Resolved ISO dates (with a year) and unresolved ``MM-DD`` mentions found in ``text``.
+
+    In ASCII text the three patterns (each starts with ``\\b`` and a month name or a digit)
+    are tried only where the text scanner found a month stem or a digit starting a word
+    (``starts``: its word starts in ``text.lower()`` when already known)."""
     resolved: list[str] = []
     partial: list[str] = []
     spans: list[tuple[int, int, int | None, int | None]] = []
-    if not text.isascii() or _MAY_HAVE_MONTH_DAY.search(text.lower()):
-        for m in _MONTH_DAY.finditer(text):
-            end = int(m.group(3)) if m.group(3) else None
-            spans.append((_MONTHS[m.group(1).lower()], int(m.group(2)), end, _int(m.group(4))))
-        for m in _DAY_MONTH.finditer(text):
-            end = int(m.group(2)) if m.group(2) else None
-            spans.append((_MONTHS[m.group(3).lower()], int(m.group(1)), end, _int(m.group(4))))
-    for m in _ISO_DATE.finditer(text):
+    if text.isascii():
+        if starts is None:
+            starts = _word_starts(_TEXT_SCANNER, text.lower())
+        digits = starts.get(_DIGIT_TAG, ())
+        month_day = _anchored(_MONTH_DAY, text, starts.get(_MONTH_TAG, ()))
+        day_month = _anchored(_DAY_MONTH, text, digits)
+        iso = _anchored(_ISO_DATE, text, digits)
+    else:
+        month_day, day_month, iso = (p.finditer(text) for p in (_MONTH_DAY, _DAY_MONTH, _ISO_DATE))
+    for m in month_day:
+        end = int(m.group(3)) if m.group(3) else None
+        spans.append((_MONTHS[m.group(1).lower()], int(m.group(2)), end, _int(m.group(4))))
+    for m in day_month:
+        end = int(m.group(2)) if m.group(2) else None
+        spans.append((_MONTHS[m.group(3).lower()], int(m.group(1)), end, _int(m.group(4))))
+    for m in iso:
         spans.append((int(m.group(2)), int(m.group(3)), None, int(m.group(1))))
     for month, day, end, year in spans:
         last = end if end and day < end <= 31 and end - day <= 6 else day
@@ -455,6 +667,8 @@ def _weekday_mention(title: str, summary: str) -> str | None:
     A weekday that looks ahead ("effective Saturday", "will ... on Sunday") is prefixed "+".
     """
     for text in (title, summary):
+        if text.isascii() and "day" not in text.lower():  # every weekday word ends in "day"
+            continue
         match = _WEEKDAY.search(text)
         if match:
             ahead = _AHEAD.search(text[max(0, match.start() - 40) : match.start()])
@@ -566,6 +780,8 @@ _ROUNDUP = re.compile(
 
 def _is_roundup(title: str) -> bool:
     """A headline announcing a digest of several events rather than a report of one."""
+    if not _may_match_ignoring_case(title, ("round", "week", "wrap", "brief")):
+        return False
     return bool(_ROUNDUP.search(title))
 
 
@@ -714,7 +930,10 @@ def fingerprint(
         weights[token] = 1.0
     for token in _tokens(title):
         weights[token] = 2.0
-    dates, partial = _explicit_dates(text, pub)
+    lowered = text.lower()
+    starts = _word_starts(_TEXT_SCANNER, lowered)
+    ascii_starts = starts if text.isascii() else None
+    dates, partial = _explicit_dates(text, pub, ascii_starts)
     weekday = _weekday_mention(title, summary)
     if weekday and pub is not None:
         _add(dates, _resolve_weekday(weekday, pub).isoformat())
@@ -728,10 +947,10 @@ def fingerprint(
         tokens=weights,
         entities=tuple(_entities(named)),
         numbers=tuple(_numbers(text)),
-        kinds=tuple(_kinds(text)),
+        kinds=tuple(_kinds(text, starts)),
         actions=tuple(_actions(title, summary)),
         places=tuple(_places(title, summary)),
-        targets=tuple(_targets(text)),
+        targets=tuple(_targets(text, ascii_starts)),
         people=tuple(_persons(named)),
         preview=preview,
         roundup=_is_roundup(title),
