@@ -10,8 +10,14 @@ and runs a pipeline in three stages joined by queues:
    keys loaded in one query, and parsing/classification started (in worker processes for
    large groups);
 3. decide + commit: in arrival order, story assignment and routing (the one place that
-   updates the open-stories view), then one transaction for the whole group: items, stories,
-   delivery intents and fetch states together (the outbox guarantee).
+   updates the open-stories view), then transactions of up to ``COMMIT_ROWS`` rows of whole
+   source batches: each source's items, stories, delivery intents and fetch state together
+   (the outbox guarantee).
+
+The event loop also serves chat requests (``run``), so stage 3 keeps its CPU off it:
+``decide`` (with an inline prepare) runs in a worker thread, one source at a time, the
+commit stage awaiting it (so the open-stories view is only ever touched by one thread), and
+the group commit runs on the database's writer thread (``Database.on_writer``).
 
 Isolation: whatever goes wrong with one source (a fetch, a hostile feed that makes the parser
 raise anything, a worker dying, a database error on its rows) becomes that source's recorded
@@ -69,7 +75,12 @@ log = logging.getLogger(__name__)
 
 STORY_WINDOW = timedelta(days=4)
 VIEW_MAX_AGE = timedelta(seconds=30)  # open stories and routes are reloaded this often
-GROUP_MAX = 32  # sources prepared and committed together at most (bounds memory)
+GROUP_MAX = 32  # sources prepared and decided together at most (bounds memory)
+# Rows written per transaction at most (whole source batches). SQLite holds its one write
+# lock from a transaction's first insert to its commit, and every chat request that uses the
+# database records its replay guard (a write) before it is acknowledged: short transactions
+# keep that wait short while a poll stores thousands of items.
+COMMIT_ROWS = 256
 
 
 @dataclass(frozen=True)
@@ -358,6 +369,12 @@ class Poller:
         for job, w in zip(jobs, work, strict=True):
             batches.append(await self._decide(job, w, view, routes))
             await asyncio.sleep(0)  # let fetches in flight read their responses meanwhile
+        results: list[SourceResult] = []
+        for part in commit_slices(batches):
+            results += await self._commit(jobs[part], batches[part])
+        return results
+
+    async def _commit(self, jobs: list[_Job], batches: list[IngestBatch]) -> list[SourceResult]:
         try:
             inserted = await self.ports.ingest.commit_many(batches)
         except Exception as exc:
@@ -381,20 +398,26 @@ class Poller:
         if work is None:
             return not_modified_batch(source, outcome, now, jitter=jitter)
         assert view is not None and routes is not None and self._cycle is not None
+        labels = self.ports.taxonomy.label
+        cycle = self._cycle
         try:
-            prepared: Prepared = await work if isinstance(work, asyncio.Future) else work.run(self)
-            cycle = self._cycle
-            batch = decide(
-                source,
-                outcome,
-                prepared,
-                view,
-                routes,
-                now,
-                labels=self.ports.taxonomy.label,
-                jitter=jitter,
-                tally=cycle.tally,
-            )
+            pooled: Prepared | None = await work if isinstance(work, asyncio.Future) else None
+
+            def run() -> IngestBatch:  # pure CPU: off the event loop (module docstring)
+                prepared = pooled if pooled is not None else work.run(self)
+                return decide(
+                    source,
+                    outcome,
+                    prepared,
+                    view,
+                    routes,
+                    now,
+                    labels=labels,
+                    jitter=jitter,
+                    tally=cycle.tally,
+                )
+
+            batch = await asyncio.to_thread(run)
             cycle.tally = batch.tally
             return batch
         except ParseError as exc:
@@ -480,6 +503,21 @@ class Poller:
             await self.ports.ingest.enqueue(summaries, now)
         except Exception as exc:  # the held items are stored; only the summary is lost
             _log_failure(exc, "queueing %d burst summaries failed", len(summaries))
+
+
+def commit_slices(batches: Sequence[IngestBatch], rows: int = COMMIT_ROWS) -> Iterator[slice]:
+    """Consecutive runs of ``batches`` of at most ``rows`` rows each (items, stories and
+    deliveries, one for the state), in order; one batch larger than ``rows`` is a run alone.
+    A batch is never split: its items, stories and alerts commit together."""
+    start, size = 0, 0
+    for n, batch in enumerate(batches):
+        weight = 1 + len(batch.items) + len(batch.stories) + len(batch.deliveries)
+        if n > start and size + weight > rows:
+            yield slice(start, n)
+            start, size = n, 0
+        size += weight
+    if start < len(batches):
+        yield slice(start, len(batches))
 
 
 class _Deferred:

@@ -11,6 +11,13 @@ logs one WARNING when that state begins and one INFO when the database answers a
 Inside ``bounded_wait(seconds)`` (chat requests) SQLite waits at most that long for a lock
 instead of the default busy timeout, so a held lock is answered "busy" within the platforms'
 reply windows.
+
+Bulk writes that cost much CPU in SQLAlchemy's parameter processing (the poll's group
+commits) run through ``Database.on_writer``: on a second event loop in a thread of its own,
+with a second engine over the same URL, so the loop that serves chat requests is not held
+while tens of thousands of parameters are processed. Each engine's connections are used by
+its own loop's thread only (aiosqlite and asyncpg connections belong to one loop). A private
+in-memory SQLite database keeps every operation on the caller's loop and its one connection.
 """
 
 from __future__ import annotations
@@ -22,12 +29,13 @@ import json
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
@@ -39,6 +47,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.domain.errors import DatabaseUnavailableError, StorageError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DEFAULT_URL = "sqlite:///./uschina-bot.db"
 SQLITE_BUSY_TIMEOUT_MS = 10000
@@ -223,11 +232,45 @@ def json_serializer(value: Any) -> str:
     return value.text if isinstance(value, JsonText) else json.dumps(value)
 
 
+class _Writer:
+    """An event loop on its own daemon thread, with its own ``Database`` over the same URL."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(
+            target=self.loop.run_forever, name="uschina-bot-db-writer", daemon=True
+        )
+        self.thread.start()
+
+    async def run(self, work: Awaitable[T]) -> T:
+        """Await ``work`` on the writer's loop; cancelling the caller cancels it there."""
+        future = asyncio.run_coroutine_threadsafe(_awaited(work), self.loop)
+        return await asyncio.wrap_future(future)
+
+    async def close(self) -> None:
+        try:
+            await self.run(self.db.engine.dispose())
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            await asyncio.to_thread(self.thread.join)
+            self.loop.close()
+
+
+async def _awaited(work: Awaitable[T]) -> T:
+    return await work
+
+
 class Database:
     """An async engine plus session factory. Create one per process with ``Database(url)``."""
 
-    def __init__(self, raw_url: str = DEFAULT_URL, *, echo: bool = False) -> None:
+    WRITER_POOL = 2  # connections of the writer's engine (one group commit at a time)
+
+    def __init__(
+        self, raw_url: str = DEFAULT_URL, *, echo: bool = False, pool_size: int = 10
+    ) -> None:
         self.raw_url = raw_url
+        self.echo = echo
         self.url = async_url(raw_url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         check_sqlite_directory(self.url)
@@ -241,12 +284,32 @@ class Database:
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         else:
-            kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
             kwargs["connect_args"] = {"timeout": PG_CONNECT_TIMEOUT_S}
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         self.availability = Availability(safe_url(raw_url))
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self._writer: _Writer | None = None
+        self._writer_lock = threading.Lock()
+
+    async def on_writer(self, work: Callable[[Database], Awaitable[T]]) -> T:
+        """``await work(db)`` on the writer thread's loop, ``db`` being the writer's own
+        ``Database`` (same URL, its own connections; outages logged through this one's
+        ``availability``). The caller's loop stays free meanwhile. A private in-memory
+        SQLite database runs ``work(self)`` here instead (its one connection cannot be
+        shared with another thread's loop)."""
+        if self.in_memory:
+            return await work(self)
+        writer = self._writer
+        if writer is None:
+            with self._writer_lock:
+                if self._writer is None:
+                    db = Database(self.raw_url, echo=self.echo, pool_size=self.WRITER_POOL)
+                    db.availability = self.availability
+                    self._writer = _Writer(db)
+                writer = self._writer
+        return await writer.run(work(writer.db))
 
     @property
     def dialect(self) -> str:
@@ -338,7 +401,12 @@ class Database:
             raise StorageError(f"cannot migrate {safe_url(self.raw_url)}: {problem}") from exc
 
     async def dispose(self) -> None:
-        await self.engine.dispose()
+        writer, self._writer = self._writer, None
+        try:
+            if writer is not None:
+                await writer.close()
+        finally:
+            await self.engine.dispose()
 
 
 def alembic_config(raw_url: str) -> Any:

@@ -1,10 +1,11 @@
 """Items, their identities and topics, and the stories they form.
 
-Write path (``IngestRepository.commit_many``): one transaction for many source batches
-inserts the new items, their identity keys and topic rows, upserts their stories, enqueues
-the delivery intents that came from them, and saves the sources' fetch states, one
-executemany per table. Either all of it lands or none of it does, so a crash can neither lose
-an alert nor store an item without its alerts. ``commit`` is the one-batch case.
+Write path (``IngestRepository.commit_many``, on the database's writer thread): one
+transaction for many source batches inserts the new items, their identity keys and topic
+rows, upserts their stories, enqueues the delivery intents that came from them, and saves
+the sources' fetch states, one executemany per table. Either all of it lands or none of it
+does, so a crash can neither lose an alert nor store an item without its alerts. ``commit``
+is the one-batch case.
 """
 
 from __future__ import annotations
@@ -216,7 +217,12 @@ class IngestRepository:
         return, per batch, the items actually inserted (with ids)."""
         if not batches:
             return []
-        async with self.db.connect() as conn:
+        return await self.db.on_writer(lambda db: self._write(db, batches))
+
+    async def _write(self, db: Database, batches: Sequence[IngestBatch]) -> list[list[Item]]:
+        """``commit_many``'s transaction, on the writer's loop (``Database.on_writer``: its
+        parameter processing is CPU that would otherwise hold the caller's event loop)."""
+        async with db.connect() as conn:
             inserted = await self._insert_items(conn, batches)
             await self._upsert_stories(conn, [s for b in batches for s in b.stories])
             await self._enqueue(conn, batches, inserted)
