@@ -15,13 +15,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from bot.domain import commands as c
 from bot.domain import platforms
 from bot.domain.errors import BotError, CommandError, ConfigError, UnsafeURLError
 from bot.domain.models import Channel, Countdown, Message, SourceSpec
+from bot.domain.ports import ChatServices
 from bot.domain.render import (
     render_error,
     render_help,
@@ -41,17 +42,11 @@ from bot.domain.schedule import (
 from bot.domain.source_input import shown_url
 from bot.domain.taxonomy import Taxonomy
 from bot.domain.views import SubscriptionRow, TopicEntry
-from jobs.countdown import confirm_change, dismiss_change
-from jobs.queries import queue_digest
-
-if TYPE_CHECKING:
-    from bot.app import App
 
 log = logging.getLogger(__name__)
 
 ChatPlatform = str  # a name registered in bot.domain.platforms
 DEFAULT_DIGEST_CRON = "0 8 * * 1-5"
-RESOLVE_TIMEOUT_S = 3.0
 FAILED = "Sorry, that did not work. Please try again in a moment."
 
 
@@ -85,27 +80,27 @@ class TaxonomyTopics:
         return self.taxonomy.topic_ids
 
 
-def parse(app: App, text: str) -> c.Command:
-    """``parse_command`` with the app's taxonomy (raises ``CommandError``)."""
-    return c.parse_command(text, TaxonomyTopics(app.taxonomy))
+def parse(chat: ChatServices, text: str) -> c.Command:
+    """``parse_command`` with the configured taxonomy (raises ``CommandError``)."""
+    return c.parse_command(text, TaxonomyTopics(chat.taxonomy))
 
 
-def is_admin(app: App, ctx: CommandContext) -> bool:
-    return ctx.is_admin or (bool(ctx.user_id) and ctx.user_id in app.settings.file.admins)
+def is_admin(chat: ChatServices, ctx: CommandContext) -> bool:
+    return ctx.is_admin or (bool(ctx.user_id) and ctx.user_id in chat.admins)
 
 
-async def execute(app: App, text: str, ctx: CommandContext) -> Message:
+async def execute(chat: ChatServices, text: str, ctx: CommandContext) -> Message:
     """Run one command line for ``ctx``; always returns a message to show."""
     try:
-        command = parse(app, text)
-        if c.is_admin_command(command) and not is_admin(app, ctx):
+        command = parse(chat, text)
+        if c.is_admin_command(command) and not is_admin(chat, ctx):
             raise CommandError(
                 "Only workspace admins (or people listed under admins: in the config) can "
                 "add or remove sources.",
                 c.USAGE["sources"],
             )
         handler = _HANDLERS[type(command)]
-        return await handler(app, command, ctx)
+        return await handler(chat, command, ctx)
     except CommandError as exc:
         return render_error(str(exc), exc.usage)
     except BotError as exc:
@@ -123,31 +118,33 @@ def _verb_of(text: str) -> str:
 # --------------------------------------------------------------------------- channels
 
 
-async def find_channel(app: App, ctx: CommandContext, *, me: bool = False) -> Channel | None:
+async def find_channel(
+    chat: ChatServices, ctx: CommandContext, *, me: bool = False
+) -> Channel | None:
     """The stored channel ``ctx`` speaks for (or the person's DM channel), if any."""
-    store, platform = app.store, platforms.get(ctx.platform)
+    channels, platform = chat.channels, platforms.get(ctx.platform)
     if platform.has_dms and (me or platform.is_dm_ref(ctx.channel_ref)):
-        return await store.channels.by_target(platform.name, ctx.user_id)
+        return await channels.by_target(platform.name, ctx.user_id)
     if me:
         return None
     if platform.finds_channel_by == "target":
-        return await store.channels.by_target(platform.name, ctx.channel_ref)
+        return await channels.by_target(platform.name, ctx.channel_ref)
     if platform.finds_channel_by == "external_id":
-        return await store.channels.by_external_id(ctx.channel_ref)
-    return await store.channels.by_name(ctx.channel_ref)
+        return await channels.by_external_id(ctx.channel_ref)
+    return await channels.by_name(ctx.channel_ref)
 
 
-async def ensure_channel(app: App, ctx: CommandContext, *, me: bool = False) -> Channel:
+async def ensure_channel(chat: ChatServices, ctx: CommandContext, *, me: bool = False) -> Channel:
     """The channel to act on, created when the platform allows; ``CommandError`` otherwise."""
-    found = await find_channel(app, ctx, me=me)
+    found = await find_channel(chat, ctx, me=me)
     if found is not None:
         return found
-    now, tz = app.now(), app.settings.file.timezone
+    now, tz = chat.now(), chat.timezone
     platform = platforms.get(ctx.platform)
     if platform.dm_prefix is not None and (me or platform.is_dm_ref(ctx.channel_ref)):
         if not ctx.user_id:
             raise CommandError("Cannot tell who you are.", c.USAGE["subscribe"])
-        return await app.store.channels.ensure(
+        return await chat.channels.ensure(
             name=f"{platform.dm_prefix}{ctx.user_id}",
             platform=platform.name,
             target=ctx.user_id,
@@ -163,7 +160,7 @@ async def ensure_channel(app: App, ctx: CommandContext, *, me: bool = False) -> 
         )
     if platform.channel_prefix is None:
         raise CommandError(platform.unknown_channel.format(ref=ctx.channel_ref))
-    return await app.store.channels.ensure(
+    return await chat.channels.ensure(
         name=f"{platform.channel_prefix}{ctx.channel_ref}",
         platform=platform.name,
         target=ctx.channel_ref,
@@ -186,7 +183,7 @@ def _plain_where(channel: Channel, ctx: CommandContext) -> str:
 # --------------------------------------------------------------------------- verbs
 
 
-async def _help(app: App, cmd: c.Help, ctx: CommandContext) -> Message:
+async def _help(chat: ChatServices, cmd: c.Help, ctx: CommandContext) -> Message:
     if cmd.topic is None:
         return render_help(c.HELP_LINES)
     if cmd.topic in c.USAGE:
@@ -194,49 +191,49 @@ async def _help(app: App, cmd: c.Help, ctx: CommandContext) -> Message:
             line for line in c.HELP_LINES if line.split(" ", 1)[0] == cmd.topic
         ]
         return render_help(lines)
-    topic = app.taxonomy.topic(cmd.topic)
+    topic = chat.taxonomy.topic(cmd.topic)
     return render_topics([TopicEntry(topic.id, topic.label, topic.description)])
 
 
-async def _topics(app: App, cmd: c.Topics, ctx: CommandContext) -> Message:
-    return render_topics([TopicEntry(t.id, t.label, t.description) for t in app.taxonomy.topics])
+async def _topics(chat: ChatServices, cmd: c.Topics, ctx: CommandContext) -> Message:
+    return render_topics([TopicEntry(t.id, t.label, t.description) for t in chat.taxonomy.topics])
 
 
-async def _latest(app: App, cmd: c.Latest, ctx: CommandContext) -> Message:
-    items = await app.store.items.latest(topic=cmd.topic, limit=cmd.n)
-    label = app.taxonomy.label(cmd.topic) if cmd.topic else None
-    return render_latest(items, label, app.now())
+async def _latest(chat: ChatServices, cmd: c.Latest, ctx: CommandContext) -> Message:
+    items = await chat.items.latest(topic=cmd.topic, limit=cmd.n)
+    label = chat.taxonomy.label(cmd.topic) if cmd.topic else None
+    return render_latest(items, label, chat.now())
 
 
-async def _status(app: App, cmd: c.Status, ctx: CommandContext) -> Message:
-    return await app.queries.status(cmd.topic, app.now())
+async def _status(chat: ChatServices, cmd: c.Status, ctx: CommandContext) -> Message:
+    return await chat.queries.status(cmd.topic, chat.now())
 
 
-def _labels(app: App, topics: tuple[str, ...] | list[str]) -> str:
-    return ", ".join("all topics" if t == "*" else app.taxonomy.label(t) for t in topics)
+def _labels(chat: ChatServices, topics: tuple[str, ...] | list[str]) -> str:
+    return ", ".join("all topics" if t == "*" else chat.taxonomy.label(t) for t in topics)
 
 
-async def _subscribe(app: App, cmd: c.Subscribe, ctx: CommandContext) -> Message:
-    channel = await ensure_channel(app, ctx, me=cmd.me)
-    store, now = app.store, app.now()
-    added = await store.channels.subscribe(
+async def _subscribe(chat: ChatServices, cmd: c.Subscribe, ctx: CommandContext) -> Message:
+    channel = await ensure_channel(chat, ctx, me=cmd.me)
+    channels, now = chat.channels, chat.now()
+    added = await channels.subscribe(
         channel.id, list(cmd.topics), cmd.mode, now=now, created_by=ctx.user_id or None
     )
     notes: list[str] = []
     if channel.paused_reason:
-        await store.channels.resume(channel.id)
+        await channels.resume(channel.id)
         notes.append(f"Deliveries here were paused ({channel.paused_reason}); resumed.")
     if cmd.mode in ("digest", "both") and not channel.digest_cron:
-        await store.channels.set_digest(channel.id, DEFAULT_DIGEST_CRON)
+        await channels.set_digest(channel.id, DEFAULT_DIGEST_CRON)
         notes.append(
             f"Digest schedule: {describe_cron(DEFAULT_DIGEST_CRON)} ({channel.timezone}); "
             "change it with `digest daily HH:MM`."
         )
     where = _plain_where(channel, ctx)
     kept = [t for t in cmd.topics if t not in added]
-    text = f"Subscribed {where} to {_labels(app, cmd.topics)} ({cmd.mode})."
+    text = f"Subscribed {where} to {_labels(chat, cmd.topics)} ({cmd.mode})."
     if kept and not added:
-        text = f"Already subscribed: {_labels(app, kept)} ({cmd.mode} for {where})."
+        text = f"Already subscribed: {_labels(chat, kept)} ({cmd.mode} for {where})."
     if cmd.mode != "digest":
         text += " New stories will be posted as they are found; nothing old is re-posted."
     join_hint = platforms.get(channel.platform).join_hint
@@ -245,37 +242,35 @@ async def _subscribe(app: App, cmd: c.Subscribe, ctx: CommandContext) -> Message
     return render_ok(" ".join([text, *notes]))
 
 
-async def _unsubscribe(app: App, cmd: c.Unsubscribe, ctx: CommandContext) -> Message:
-    channel = await find_channel(app, ctx, me=cmd.me)
+async def _unsubscribe(chat: ChatServices, cmd: c.Unsubscribe, ctx: CommandContext) -> Message:
+    channel = await find_channel(chat, ctx, me=cmd.me)
     if channel is None:
         return render_ok("Nothing to unsubscribe: there are no subscriptions here.")
-    removed = await app.store.channels.unsubscribe(
-        channel.id, None if cmd.all else list(cmd.topics)
-    )
+    removed = await chat.channels.unsubscribe(channel.id, None if cmd.all else list(cmd.topics))
     where = _plain_where(channel, ctx)
     if not removed:
-        what = "anything" if cmd.all else _labels(app, cmd.topics)
+        what = "anything" if cmd.all else _labels(chat, cmd.topics)
         return render_ok(
             f"{where.capitalize()} {'is' if where != 'you' else 'are'} not "
             f"subscribed to {what}; nothing changed."
         )
-    what = "everything" if cmd.all else _labels(app, cmd.topics)
+    what = "everything" if cmd.all else _labels(chat, cmd.topics)
     return render_ok(f"Unsubscribed {where} from {what}.")
 
 
-async def subscription_rows(app: App, ctx: CommandContext) -> list[SubscriptionRow]:
+async def subscription_rows(chat: ChatServices, ctx: CommandContext) -> list[SubscriptionRow]:
     """The subscriptions of the channel ``ctx`` speaks for and the person's DMs (if any)."""
     channels: list[Channel] = []
-    here = await find_channel(app, ctx)
+    here = await find_channel(chat, ctx)
     if here is not None:
         channels.append(here)
     if platforms.get(ctx.platform).has_dms:
-        mine = await find_channel(app, ctx, me=True)
+        mine = await find_channel(chat, ctx, me=True)
         if mine is not None and all(ch.id != mine.id for ch in channels):
             channels.append(mine)
     rows: list[SubscriptionRow] = []
     for channel in channels:
-        subs = await app.store.channels.subscriptions([channel.id])
+        subs = await chat.channels.subscriptions([channel.id])
         where = _plain_where(channel, ctx)
         if channel.paused_reason:
             where += f" — paused: {channel.paused_reason}"
@@ -289,10 +284,10 @@ async def subscription_rows(app: App, ctx: CommandContext) -> list[SubscriptionR
             rows.append(
                 SubscriptionRow(
                     topic=sub.topic,
-                    label=app.taxonomy.label(sub.topic),
+                    label=chat.taxonomy.label(sub.topic),
                     mode=sub.mode,
                     muted_until=sub.muted_until
-                    if sub.muted_until and sub.muted_until > app.now()
+                    if sub.muted_until and sub.muted_until > chat.now()
                     else None,
                     where=where,
                     digest_time=digest_time if sub.mode in ("digest", "both") else None,
@@ -301,17 +296,17 @@ async def subscription_rows(app: App, ctx: CommandContext) -> list[SubscriptionR
     return rows
 
 
-async def _subscriptions(app: App, cmd: c.Subscriptions, ctx: CommandContext) -> Message:
-    return render_subscriptions(await subscription_rows(app, ctx))
+async def _subscriptions(chat: ChatServices, cmd: c.Subscriptions, ctx: CommandContext) -> Message:
+    return render_subscriptions(await subscription_rows(chat, ctx))
 
 
-async def _countdown_list(app: App, cmd: c.CountdownList, ctx: CommandContext) -> Message:
-    return await app.queries.countdown_list(app.now())
+async def _countdown_list(chat: ChatServices, cmd: c.CountdownList, ctx: CommandContext) -> Message:
+    return await chat.queries.countdown_list(chat.now())
 
 
-async def _countdown_add(app: App, cmd: c.CountdownAdd, ctx: CommandContext) -> Message:
-    store, now = app.store, app.now()
-    timezone = app.settings.file.timezone
+async def _countdown_add(chat: ChatServices, cmd: c.CountdownAdd, ctx: CommandContext) -> Message:
+    countdowns, now = chat.countdowns, chat.now()
+    timezone = chat.timezone
     today = local_today(now, timezone)
     if cmd.end < today:
         raise CommandError(
@@ -319,7 +314,7 @@ async def _countdown_add(app: App, cmd: c.CountdownAdd, ctx: CommandContext) -> 
             f"{timezone}); give a date from today on.",
             c.USAGE["countdown"],
         )
-    existing = await store.countdowns.by_name(cmd.name)
+    existing = await countdowns.by_name(cmd.name)
     if existing is not None:
         if (existing.start, existing.end) == (cmd.start, cmd.end):
             return render_ok(
@@ -331,14 +326,14 @@ async def _countdown_add(app: App, cmd: c.CountdownAdd, ctx: CommandContext) -> 
             f"remove it first with 'countdown remove {existing.id}'.",
             c.USAGE["countdown"],
         )
-    countdown = await store.countdowns.add(
+    countdown = await countdowns.add(
         name=cmd.name,
         start=cmd.start,
         end=cmd.end,
         tentative=cmd.tentative,
         now=now,
-        timezone=app.settings.file.timezone,
-        milestones=tuple(app.settings.file.milestones),
+        timezone=timezone,
+        milestones=chat.milestones,
         origin="command",
         created_by=ctx.user_id or None,
     )
@@ -347,19 +342,21 @@ async def _countdown_add(app: App, cmd: c.CountdownAdd, ctx: CommandContext) -> 
     )
 
 
-async def _countdown_remove(app: App, cmd: c.CountdownRemove, ctx: CommandContext) -> Message:
-    countdown = await app.store.countdowns.get(cmd.id)
+async def _countdown_remove(
+    chat: ChatServices, cmd: c.CountdownRemove, ctx: CommandContext
+) -> Message:
+    countdown = await chat.countdowns.get(cmd.id)
     if countdown is None:
         raise CommandError(f"There is no countdown #{cmd.id}.", c.USAGE["countdown"])
-    await app.store.countdowns.remove(cmd.id)
+    await chat.countdowns.remove(cmd.id)
     return render_ok(f"Countdown #{cmd.id} ({countdown.name}) removed.")
 
 
-async def _countdown_confirm(app: App, cmd: c.CountdownConfirm, ctx: CommandContext) -> Message:
-    now = app.now()
-    countdown, applied = await confirm_change(
-        app.countdown_ports(), cmd.id, now, ctx.user_id or None
-    )
+async def _countdown_confirm(
+    chat: ChatServices, cmd: c.CountdownConfirm, ctx: CommandContext
+) -> Message:
+    now = chat.now()
+    countdown, applied = await chat.changes.confirm(cmd.id, now, ctx.user_id or None)
     return render_ok(confirmed_text(countdown, applied, cmd.id, now))
 
 
@@ -375,10 +372,10 @@ def confirmed_text(countdown: Countdown, applied: bool, change_id: int, now: dat
     return f"Change #{change_id} was already applied: {countdown.name} — {state}."
 
 
-async def _countdown_dismiss(app: App, cmd: c.CountdownDismiss, ctx: CommandContext) -> Message:
-    countdown, dismissed = await dismiss_change(
-        app.countdown_ports(), cmd.id, app.now(), ctx.user_id or None
-    )
+async def _countdown_dismiss(
+    chat: ChatServices, cmd: c.CountdownDismiss, ctx: CommandContext
+) -> Message:
+    countdown, dismissed = await chat.changes.dismiss(cmd.id, chat.now(), ctx.user_id or None)
     return render_ok(dismissed_text(countdown, dismissed, cmd.id))
 
 
@@ -392,72 +389,62 @@ def dismissed_text(countdown: Countdown, dismissed: bool, change_id: int) -> str
     return f"Change #{change_id} is no longer pending; {countdown.name} is unchanged."
 
 
-async def _digest_now(app: App, cmd: c.DigestNow, ctx: CommandContext) -> Message:
-    channel = await ensure_channel(app, ctx)
-    if await queue_digest(app.query_ports(), channel, app.now()):
+async def _digest_now(chat: ChatServices, cmd: c.DigestNow, ctx: CommandContext) -> Message:
+    channel = await ensure_channel(chat, ctx)
+    if await chat.queries.queue_digest(channel, chat.now()):
         return render_ok(f"A digest for {_plain_where(channel, ctx)} is on its way.")
     return render_ok("A digest is already on its way.")
 
 
-async def _set_digest(app: App, ctx: CommandContext, cron: str | None) -> Message:
-    channel = await ensure_channel(app, ctx)
-    await app.store.channels.set_digest(channel.id, cron)
+async def _set_digest(chat: ChatServices, ctx: CommandContext, cron: str | None) -> Message:
+    channel = await ensure_channel(chat, ctx)
+    await chat.channels.set_digest(channel.id, cron)
     where = _plain_where(channel, ctx)
     if cron is None:
         return render_ok(f"Scheduled digests for {where} are off.")
     return render_ok(f"Digest for {where}: {describe_cron(cron)} ({channel.timezone}).")
 
 
-async def _digest_daily(app: App, cmd: c.DigestDaily, ctx: CommandContext) -> Message:
-    return await _set_digest(app, ctx, cron_daily(cmd.hour, cmd.minute))
+async def _digest_daily(chat: ChatServices, cmd: c.DigestDaily, ctx: CommandContext) -> Message:
+    return await _set_digest(chat, ctx, cron_daily(cmd.hour, cmd.minute))
 
 
-async def _digest_weekly(app: App, cmd: c.DigestWeekly, ctx: CommandContext) -> Message:
-    return await _set_digest(app, ctx, cron_weekly(cmd.weekday, cmd.hour, cmd.minute))
+async def _digest_weekly(chat: ChatServices, cmd: c.DigestWeekly, ctx: CommandContext) -> Message:
+    return await _set_digest(chat, ctx, cron_weekly(cmd.weekday, cmd.hour, cmd.minute))
 
 
-async def _digest_off(app: App, cmd: c.DigestOff, ctx: CommandContext) -> Message:
-    return await _set_digest(app, ctx, None)
+async def _digest_off(chat: ChatServices, cmd: c.DigestOff, ctx: CommandContext) -> Message:
+    return await _set_digest(chat, ctx, None)
 
 
-async def _sources_list(app: App, cmd: c.SourcesList, ctx: CommandContext) -> Message:
-    return render_sources(await app.store.sources.all())
+async def _sources_list(chat: ChatServices, cmd: c.SourcesList, ctx: CommandContext) -> Message:
+    return render_sources(await chat.sources.all())
 
 
-async def check_source_url(app: App, url: str) -> None:
-    """Refuse what the fetch chokepoint would refuse: non-http(s) URLs, and hosts on
-    loopback/private/link-local networks or that do not resolve (unless allowed)."""
-    from bot.sources.http import check_source_host
-
-    await check_source_host(
-        url, allow_private=app.settings.allow_private_networks, timeout_s=RESOLVE_TIMEOUT_S
-    )
-
-
-async def _sources_add(app: App, cmd: c.SourcesAdd, ctx: CommandContext) -> Message:
+async def _sources_add(chat: ChatServices, cmd: c.SourcesAdd, ctx: CommandContext) -> Message:
     shown = shown_url(cmd.url)
-    existing = await app.store.sources.by_url(cmd.url)
+    existing = await chat.sources.by_url(cmd.url)
     if existing is not None:
         return render_ok(f"Already watching {shown} (source #{existing.id}).")
     try:
-        await check_source_url(app, cmd.url)
+        await chat.source_host(cmd.url)  # what the fetcher would refuse (UnsafeURLError)
     except UnsafeURLError as exc:
         raise CommandError(f"Cannot add that source: {exc}.", c.USAGE["sources"]) from None
-    refusal = app.source_add_quota.refusal(
+    refusal = chat.source_quota.refusal(
         ctx.user_id or "?",
         f"{ctx.platform}:{ctx.workspace}",
-        await app.store.sources.count(origin="command"),
-        app.now(),
+        await chat.sources.count(origin="command"),
+        chat.now(),
     )
     if refusal:
         raise CommandError(f"Cannot add that source now: {refusal}", c.USAGE["sources"])
     name = urlsplit(cmd.url).hostname or shown
     try:
-        source = await app.store.sources.add(
-            SourceSpec(name=name, url=cmd.url), origin="command", now=app.now()
+        source = await chat.sources.add(
+            SourceSpec(name=name, url=cmd.url), origin="command", now=chat.now()
         )
     except ConfigError:  # added meanwhile (a replay racing the first request)
-        found = await app.store.sources.by_url(cmd.url)
+        found = await chat.sources.by_url(cmd.url)
         return render_ok(f"Already watching {shown} (source #{found.id if found else '?'}).")
     return render_ok(
         f"Added source #{source.id} ({name}). Its current items are stored without alerts; "
@@ -465,16 +452,16 @@ async def _sources_add(app: App, cmd: c.SourcesAdd, ctx: CommandContext) -> Mess
     )
 
 
-async def _sources_remove(app: App, cmd: c.SourcesRemove, ctx: CommandContext) -> Message:
-    source = await app.store.sources.get(cmd.id)
+async def _sources_remove(chat: ChatServices, cmd: c.SourcesRemove, ctx: CommandContext) -> Message:
+    source = await chat.sources.get(cmd.id)
     if source is None:
         raise CommandError(f"There is no source #{cmd.id}.", c.USAGE["sources"])
-    await app.store.sources.remove(cmd.id)
+    await chat.sources.remove(cmd.id)
     return render_ok(f"Removed source #{cmd.id} ({source.name}).")
 
 
-async def _search(app: App, cmd: c.Search, ctx: CommandContext) -> Message:
-    return await app.queries.search(cmd.words, cmd.topic, app.now())
+async def _search(chat: ChatServices, cmd: c.Search, ctx: CommandContext) -> Message:
+    return await chat.queries.search(cmd.words, cmd.topic, chat.now())
 
 
 _Handler = Callable[[Any, Any, CommandContext], Awaitable[Message]]
@@ -512,11 +499,11 @@ def is_slow(command: c.Command) -> bool:
 DATABASE_FREE_COMMANDS: tuple[type, ...] = (c.Help, c.Topics)
 
 
-def needs_database(app: App, text: str) -> bool:
+def needs_database(chat: ChatServices, text: str) -> bool:
     """False for command lines answered without the database: help, topics and any line
     that does not parse (its answer is the usage error)."""
     try:
-        command = parse(app, text)
+        command = parse(chat, text)
     except CommandError:
         return False
     return not isinstance(command, DATABASE_FREE_COMMANDS)

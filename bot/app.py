@@ -19,12 +19,12 @@ from typing import IO, TYPE_CHECKING
 
 from bot.config import CountdownConfig, Settings
 from bot.domain.classify import Classifier
-from bot.domain.ports import Closable, Notifier
+from bot.domain.ports import ChatServices, Closable, Notifier
 from bot.domain.quota import SourceAddQuota
 from bot.domain.schedule import local_today
 from bot.domain.taxonomy import Taxonomy
 from bot.metrics import Metrics
-from jobs.countdown import CountdownPorts
+from jobs.countdown import CountdownChanges, CountdownPorts
 from jobs.deliver import DeliveryPorts
 from jobs.digest import DigestPorts
 from jobs.poll import PollPorts
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CONSOLE_CHANNEL = "console"
+SOURCE_RESOLVE_TIMEOUT_S = 3.0  # a source's host must resolve within this when it is added
 
 
 def system_clock() -> datetime:
@@ -162,6 +163,43 @@ class App:
     def queries(self) -> Queries:
         """The query layer bound to this app (chat code reads through it)."""
         return Queries(self.query_ports())
+
+    @property
+    def chat(self) -> ChatServices:
+        """The ports chat code uses: the command executor, Slack listeners, Teams endpoint."""
+        file = self.settings.file
+        return ChatServices(
+            taxonomy=self.taxonomy,
+            clock=self.now,
+            channels=self.store.channels,
+            items=self.store.items,
+            countdowns=self.store.countdowns,
+            sources=self.store.sources,
+            outbox=self.store.deliveries,
+            request_keys=self.store.guards,
+            bounded_wait=self.store.bounded_wait,
+            queries=self.queries,
+            changes=CountdownChanges(self.countdown_ports()),
+            source_host=self.check_source_host,
+            source_quota=self.source_add_quota,
+            metrics=self.metrics,
+            notifiers=self.notifiers,
+            admins=frozenset(file.admins),
+            timezone=file.timezone,
+            milestones=tuple(file.milestones),
+        )
+
+    async def check_source_host(self, url: str) -> None:
+        """The fetcher's host rule, checked before a source is added (``SourceHostPolicy``):
+        refuses non-http(s) URLs, and hosts on loopback/private/link-local networks or that
+        do not resolve (unless private networks are allowed)."""
+        from bot.sources.http import check_source_host  # loads httpx: only when one is added
+
+        await check_source_host(
+            url,
+            allow_private=self.settings.allow_private_networks,
+            timeout_s=SOURCE_RESOLVE_TIMEOUT_S,
+        )
 
     def fetcher(self) -> Fetcher:
         """A new fetcher configured from settings (use as ``async with app.fetcher() as f``)."""

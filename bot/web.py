@@ -99,7 +99,7 @@ def chat_routes(app: App) -> list[BaseRoute]:
     if app.settings.slack_enabled and app.settings.slack_signing_secret is not None:
         from bot.chat.slack.http import slack_routes  # heavy: slack_bolt
 
-        routes.extend(slack_routes(app))
+        routes.extend(slack_routes(app.chat, app.settings))
     if app.settings.teams_commands_enabled:
-        routes.extend(teams_routes(app))
+        routes.extend(teams_routes(app.chat, app.settings.teams_outgoing_secret))
     return routes

@@ -503,6 +503,24 @@ async def dismiss_change(
     return cd, dismissed
 
 
+@dataclass(frozen=True)
+class CountdownChanges:
+    """``confirm_change`` and ``dismiss_change`` bound to their ports (the
+    ``ports.ChangeDecisions`` that the composition root hands to chat code)."""
+
+    ports: CountdownPorts
+
+    async def confirm(
+        self, change_id: int, now: datetime, user: str | None
+    ) -> tuple[Countdown, bool]:
+        return await confirm_change(self.ports, change_id, now, user)
+
+    async def dismiss(
+        self, change_id: int, now: datetime, user: str | None
+    ) -> tuple[Countdown, bool]:
+        return await dismiss_change(self.ports, change_id, now, user)
+
+
 async def pending_changes(countdowns: CountdownStore) -> list[ChangeView]:
     """Proposed changes waiting for a decision, for active countdowns, oldest first."""
     active = {cd.id: cd for cd in await countdowns.all()}

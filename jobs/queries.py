@@ -408,6 +408,9 @@ class Queries:
     async def track_proposal(self, proposal_id: int, now: datetime, user: str | None) -> Countdown:
         return await track_proposal(self.ports, proposal_id, now, user)
 
+    async def queue_digest(self, channel: Channel, now: datetime) -> bool:
+        return await queue_digest(self.ports, channel, now)
+
 
 __all__ = [
     "Queries",

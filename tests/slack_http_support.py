@@ -115,7 +115,7 @@ class SlackEnv:
 async def slack_env(store: Store, **file: Any) -> AsyncIterator[SlackEnv]:
     with FakeSlack() as fake:
         app = make_app(store, fake, Clock(real=True), **file)
-        web = Starlette(routes=slack_routes(app))
+        web = Starlette(routes=slack_routes(app.chat, app.settings))
         transport = httpx.ASGITransport(app=web)
         async with httpx.AsyncClient(transport=transport, base_url="http://bot.test") as client:
             yield SlackEnv(app, fake, client)

@@ -40,7 +40,7 @@ async def snapshot(app: App) -> tuple[object, ...]:
 
 
 async def test_teams_channel_must_be_configured(app: App) -> None:
-    message = await execute(app, "subscribe taiwan", TEAMS)
+    message = await execute(app.chat, "subscribe taiwan", TEAMS)
     assert message.kind == "error"
     assert "teams_channel_id: 19:abc@thread.tacv2" in text_of(message)
     assert await app.store.channels.all() == []
@@ -51,29 +51,29 @@ async def test_teams_channel_must_be_configured(app: App) -> None:
         external_id=TEAMS.channel_ref,
         now=app.now(),
     )
-    ok = await execute(app, "subscribe taiwan digest", TEAMS)
+    ok = await execute(app.chat, "subscribe taiwan digest", TEAMS)
     assert ok.kind == "ok", text_of(ok)
     assert [s.topic for s in await app.store.channels.subscriptions()] == ["taiwan"]
-    me = await execute(app, "subscribe me taiwan", TEAMS)
+    me = await execute(app.chat, "subscribe me taiwan", TEAMS)
     assert me.kind == "error" and "only available in Slack" in text_of(me)
 
 
 async def test_cli_context_names_a_channel(app: App) -> None:
     ctx = CommandContext(platform="console", channel_ref="console-desk", user_id="local")
-    assert (await execute(app, "subscribe trade", ctx)).kind == "error"
+    assert (await execute(app.chat, "subscribe trade", ctx)).kind == "error"
     await app.store.channels.ensure(
         name="console-desk", platform="console", target="stdout", now=app.now()
     )
-    assert (await execute(app, "subscribe trade", ctx)).kind == "ok"
-    assert "Trade" in text_of(await execute(app, "subscriptions", ctx))
+    assert (await execute(app.chat, "subscribe trade", ctx)).kind == "ok"
+    assert "Trade" in text_of(await execute(app.chat, "subscriptions", ctx))
 
 
 async def test_replayed_commands_do_not_double_act(app: App) -> None:
     admin = CommandContext(platform="slack", channel_ref="C9", user_id="UADMIN")
     for _ in range(2):
-        await execute(app, "subscribe taiwan military", SLACK)
-        await execute(app, "countdown add APEC 2099-11-15", SLACK)
-        await execute(app, "sources add https://93.184.216.34/rss", admin)
+        await execute(app.chat, "subscribe taiwan military", SLACK)
+        await execute(app.chat, "countdown add APEC 2099-11-15", SLACK)
+        await execute(app.chat, "sources add https://93.184.216.34/rss", admin)
     assert len(await app.store.channels.all()) == 1
     assert len(await app.store.channels.subscriptions()) == 2
     assert len(await app.store.countdowns.all()) == 1
@@ -82,11 +82,11 @@ async def test_replayed_commands_do_not_double_act(app: App) -> None:
 
 async def test_sources_need_an_admin_and_a_public_http_url(app: App) -> None:
     before = await snapshot(app)
-    refused = await execute(app, "sources add https://93.184.216.34/rss", SLACK)
+    refused = await execute(app.chat, "sources add https://93.184.216.34/rss", SLACK)
     assert refused.kind == "error" and "admins" in text_of(refused)
     admin = CommandContext(platform="slack", channel_ref="C9", user_id="U9", is_admin=True)
     for url in ("http://10.0.0.8/feed", "http://[::1]/feed", "ftp://93.184.216.34/x"):
-        message = await execute(app, f"sources add {url}", admin)
+        message = await execute(app.chat, f"sources add {url}", admin)
         assert message.kind == "error", url
     assert await snapshot(app) == before
 
@@ -98,7 +98,7 @@ async def test_unexpected_failure_is_a_short_message(
         raise RuntimeError("database on fire\nTraceback (most recent call last)")
 
     monkeypatch.setattr(app.store.items, "latest", boom)
-    message = await execute(app, "latest", SLACK)
+    message = await execute(app.chat, "latest", SLACK)
     assert message.kind == "error"
     assert "Traceback" not in text_of(message) and "fire" not in text_of(message)
 
@@ -120,7 +120,7 @@ async def test_unexpected_failure_is_a_short_message(
 )
 async def test_any_input_answers_and_errors_change_nothing(app: App, text: str) -> None:
     before = await snapshot(app)
-    message = await execute(app, text, SLACK)
+    message = await execute(app.chat, text, SLACK)
     assert isinstance(message, Message) and message.fallback
     if message.kind == "error":
         assert await snapshot(app) == before

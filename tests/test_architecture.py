@@ -158,15 +158,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 # Imports still running upwards: modules that take the whole ``App`` (annotations only).
 # Shrink-only: when one is fixed, delete its line here (the test fails until then).
-KNOWN_UPWARD = {
-    ("bot.actions", "bot.app"),
-    ("bot.chat.slack.app", "bot.app"),
-    ("bot.chat.slack.http", "bot.app"),
-    ("bot.chat.slack.listeners.actions", "bot.app"),
-    ("bot.chat.slack.listeners.commands", "bot.app"),
-    ("bot.chat.slack.listeners.home", "bot.app"),
-    ("bot.chat.teams.endpoint", "bot.app"),
-}
+KNOWN_UPWARD: set[tuple[str, str]] = set()
 CONCRETE_ADAPTERS = (
     "storage.store",
     "storage.db",
@@ -177,9 +169,7 @@ CONCRETE_ADAPTERS = (
 )
 ENTRY_POINTS = ("bot.app", "bot.cli", "bot.web", "bot.__main__")
 # Shell modules that still import a concrete adapter (shrink-only, like KNOWN_UPWARD).
-KNOWN_CONCRETE_USERS = {
-    "bot.actions",  # check_source_host: the fetcher's host rule, checked before a source is added
-}
+KNOWN_CONCRETE_USERS: set[str] = set()
 # Jobs that still import storage types instead of ports (shrink-only).
 KNOWN_JOBS_ON_STORAGE: dict[str, list[str]] = {}
 

@@ -154,7 +154,7 @@ async def test_news_proposes_in_the_thread_and_only_a_confirmation_applies(
         assert set(first) == {"Confirm", "Dismiss"}
 
         clock.wall = True  # signed requests are checked against the wall clock
-        web = Starlette(routes=slack_routes(app))
+        web = Starlette(routes=slack_routes(app.chat, app.settings))
         transport = httpx.ASGITransport(app=web)
         async with httpx.AsyncClient(transport=transport, base_url="http://bot.test") as client:
             env = SlackEnv(app, fake, client)

@@ -554,7 +554,7 @@ async def test_seed_article_proposes_events_and_track_this_creates_one_countdown
         assert button["value"] == str(call.id)
 
         clock.wall = True  # signed requests are checked against the wall clock
-        web = Starlette(routes=slack_routes(app))
+        web = Starlette(routes=slack_routes(app.chat, app.settings))
         transport = httpx.ASGITransport(app=web)
         async with httpx.AsyncClient(transport=transport, base_url="http://bot.test") as client:
             env = SlackEnv(app, fake, client)

@@ -67,7 +67,7 @@ def test_registry_knows_the_new_platform() -> None:
 
 async def test_commands_and_deliveries_reach_the_new_platform(app: App) -> None:
     ctx = CommandContext(platform="pigeon", channel_ref="roost-7", user_id="u1")
-    reply = await execute(app, "subscribe trade", ctx)
+    reply = await execute(app.chat, "subscribe trade", ctx)
     assert reply.kind == "ok", reply.fallback
     assert "Subscribed this channel" in reply.fallback and "Feed the pigeon." in reply.fallback
     (channel,) = await app.store.channels.all()
@@ -76,7 +76,7 @@ async def test_commands_and_deliveries_reach_the_new_platform(app: App) -> None:
         "pigeon",
         "roost-7",
     )
-    me = await execute(app, "subscribe me trade", ctx)
+    me = await execute(app.chat, "subscribe me trade", ctx)
     assert me.kind == "error" and "only available in Slack" in me.fallback
 
     await app.store.deliveries.enqueue(

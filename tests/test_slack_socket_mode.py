@@ -183,7 +183,7 @@ async def env(tmp_path: Path) -> AsyncIterator[SocketEnv]:
         fake.socket_url = await link.start()
         app = await build_app(socket_settings(fake, tmp_path), output=io.StringIO())
         try:
-            handler = await asyncio.wait_for(start_socket_mode(app), 10)
+            handler = await asyncio.wait_for(start_socket_mode(app.chat, app.settings), 10)
             try:
                 await link.connected()
                 yield SocketEnv(app, fake, link, handler)
@@ -253,7 +253,7 @@ async def test_close_disconnects_and_leaves_no_task_running(tmp_path: Path) -> N
         link = SocketLink()
         fake.socket_url = await link.start()
         app = await build_app(socket_settings(fake, tmp_path), output=io.StringIO())
-        handler = await asyncio.wait_for(start_socket_mode(app), 10)
+        handler = await asyncio.wait_for(start_socket_mode(app.chat, app.settings), 10)
         await link.connected()
         envelope = command_envelope("subscribe taiwan", fake)
         await link.push(envelope)
@@ -273,7 +273,7 @@ async def test_a_refused_app_token_fails_fast_and_cleanly(tmp_path: Path) -> Non
         app = await build_app(socket_settings(fake, tmp_path), output=io.StringIO())
         try:
             with pytest.raises(ConfigError, match="invalid_auth"):
-                await asyncio.wait_for(start_socket_mode(app), 5)
+                await asyncio.wait_for(start_socket_mode(app.chat, app.settings), 5)
             assert [m for m, _ in fake.tokens] == ["apps.connections.open"]  # asked once
             assert not await settle(baseline, 2.0)
         finally:

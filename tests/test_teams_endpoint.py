@@ -24,6 +24,7 @@ from bot.chat.teams.endpoint import MAX_BODY, TeamsEndpoint, sign, teams_routes,
 from bot.config import ChannelConfig, FileConfig, Settings
 from bot.domain.errors import ConfigError
 from bot.domain.models import Classification, FetchState, Item, Message, SourceSpec, Story
+from bot.domain.ports import ChatServices
 from jobs.deliver import DeliveryWorker
 from storage.repos.items import IngestBatch
 from storage.tables import processed_request_t
@@ -156,7 +157,7 @@ def fake() -> Iterator[FakeTeams]:
 
 async def make_harness(settings: Settings, fake: FakeTeams) -> Harness:
     app = await build_app(settings, clock=Clock(), upgrade=False)  # sqlite_url is migrated
-    endpoint = TeamsEndpoint(app)
+    endpoint = TeamsEndpoint(app.chat, settings.teams_outgoing_secret)
     web = Starlette(routes=endpoint.routes())
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=web), base_url="http://bot.test")
     return Harness(app, client, endpoint, fake)
@@ -436,7 +437,7 @@ async def test_unconfigured_channel_is_told_its_id(harness: Harness) -> None:
 async def test_endpoint_is_off_without_secret(sqlite_url: str, fake: FakeTeams) -> None:
     settings = settings_for(sqlite_url, fake, teams_outgoing_secret=None)
     app = await build_app(settings, clock=Clock(), upgrade=False)  # sqlite_url is migrated
-    web = Starlette(routes=teams_routes(app))
+    web = Starlette(routes=teams_routes(app.chat, settings.teams_outgoing_secret))
     transport = httpx.ASGITransport(app=web)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://bot.test") as client:
@@ -459,9 +460,9 @@ async def test_slow_command_answers_still_working_and_posts_later(
     real_execute = actions.execute
     release = asyncio.Event()
 
-    async def slow_execute(app: App, text: str, ctx: Any) -> Message:
+    async def slow_execute(chat: ChatServices, text: str, ctx: Any) -> Message:
         await release.wait()
-        return await real_execute(app, text, ctx)
+        return await real_execute(chat, text, ctx)
 
     monkeypatch.setattr(actions, "execute", slow_execute)
     harness.endpoint.reply_timeout_s = 0.05

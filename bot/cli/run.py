@@ -132,7 +132,7 @@ async def _start_socket_mode(app: App, stop: asyncio.Event) -> Any:
         return None
     from bot.chat.slack.http import start_socket_mode  # heavy: slack_bolt
 
-    connect = asyncio.create_task(start_socket_mode(app))
+    connect = asyncio.create_task(start_socket_mode(app.chat, app.settings))
     waiter = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait(
         {connect, waiter}, timeout=SOCKET_MODE_START_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED

@@ -1,8 +1,10 @@
-"""Protocols the shell implements, so that jobs depend on shapes, not on libraries."""
+"""Protocols the shell implements, so that jobs and chat code depend on shapes, not on
+libraries or the composition root."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -16,12 +18,17 @@ from bot.domain.models import (
     FetchState,
     Item,
     Message,
+    Mode,
+    Platform,
     Proposal,
     SentDelivery,
     Source,
+    SourceSpec,
     Story,
     Subscription,
 )
+from bot.domain.quota import SourceAddQuota
+from bot.domain.taxonomy import Taxonomy
 
 if TYPE_CHECKING:
     from bot.domain.ingest import IngestBatch, PendingDelivery
@@ -370,3 +377,139 @@ class Fetcher(Protocol):
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
     ) -> FetchOutcome: ...
     async def aclose(self) -> None: ...
+
+
+# --------------------------------------------------------------------------- chat services
+# What chat surfaces (the command executor, the Slack listeners, the Teams endpoint) use,
+# declared here so that they depend on shapes; the composition root hands them the
+# concrete stores, the bound query layer and the policies in one ``ChatServices``.
+
+
+class ChannelStore(ChannelReader, Protocol):
+    """Channels and subscriptions as commands, buttons and the App Home change them."""
+
+    async def by_target(self, platform: Platform, target: str) -> Channel | None: ...
+    async def by_external_id(self, external_id: str) -> Channel | None: ...
+    async def ensure(
+        self,
+        *,
+        name: str,
+        platform: Platform,
+        target: str,
+        now: datetime,
+        timezone: str = "UTC",
+        is_dm: bool = False,
+        origin: str = "command",
+        digest_cron: str | None = None,
+        external_id: str | None = None,
+    ) -> Channel: ...
+    async def subscribe(
+        self,
+        channel_id: int,
+        topics: Sequence[str],
+        mode: Mode,
+        *,
+        now: datetime,
+        created_by: str | None = None,
+        origin: str = "command",
+    ) -> list[str]:
+        """The topics newly subscribed (already subscribed ones are kept as they are)."""
+        ...
+
+    async def unsubscribe(self, channel_id: int, topics: Sequence[str] | None) -> int: ...
+    async def resume(self, channel_id: int) -> None: ...
+    async def set_digest(self, channel_id: int, cron: str | None) -> None: ...
+    async def mute(self, channel_id: int, topic: str, until: datetime) -> bool: ...
+
+
+class LatestItems(Protocol):
+    async def latest(self, *, topic: str | None = None, limit: int = 5) -> list[Item]: ...
+
+
+class CommandCountdownStore(CountdownStore, Protocol):
+    """Countdowns as people add and remove them, and detected events they dismiss."""
+
+    async def remove(self, countdown_id: int) -> bool: ...
+    async def dismiss_proposal(self, proposal_id: int) -> bool: ...
+
+
+class SourceCatalog(Protocol):
+    """Sources as admins list, add and remove them."""
+
+    async def all(self, *, enabled_only: bool = False) -> list[Source]: ...
+    async def get(self, source_id: int) -> Source | None: ...
+    async def by_url(self, url: str) -> Source | None: ...
+    async def count(self, *, origin: str | None = None) -> int: ...
+    async def add(self, spec: SourceSpec, *, origin: str, now: datetime) -> Source: ...
+    async def remove(self, source_id: int) -> bool: ...
+
+
+class ChatQueries(Protocol):
+    """The query layer bound to its stores (``jobs.queries.Queries``)."""
+
+    async def status(self, topic: str | None, now: datetime) -> Message: ...
+    async def countdown_list(self, now: datetime) -> Message: ...
+    async def search(self, words: str, topic: str | None, now: datetime) -> Message: ...
+    async def track_proposal(
+        self, proposal_id: int, now: datetime, user: str | None
+    ) -> Countdown: ...
+    async def queue_digest(self, channel: Channel, now: datetime) -> bool:
+        """Enqueue an on-demand digest for ``channel``; False when one is already queued."""
+        ...
+
+
+class ChangeDecisions(Protocol):
+    """Confirming or dismissing a change the news proposed for a countdown (idempotent:
+    the bool says whether this call decided it)."""
+
+    async def confirm(
+        self, change_id: int, now: datetime, user: str | None
+    ) -> tuple[Countdown, bool]: ...
+    async def dismiss(
+        self, change_id: int, now: datetime, user: str | None
+    ) -> tuple[Countdown, bool]: ...
+
+
+class SourceHostPolicy(Protocol):
+    """Refuses (``UnsafeURLError``) a source URL the fetcher would refuse: not http(s), or a
+    host on a loopback/private/link-local network or that does not resolve."""
+
+    async def __call__(self, url: str) -> None: ...
+
+
+class MetricsSink(Protocol):
+    def inc(self, name: str, amount: float = 1.0, **labels: str) -> None: ...
+
+
+class BoundedWait(Protocol):
+    """Within the returned block, a locked database is waited for at most ``seconds``."""
+
+    def __call__(self, seconds: float) -> AbstractContextManager[None]: ...
+
+
+@dataclass(frozen=True)
+class ChatServices:
+    """Everything chat code may use, built by the composition root (``App.chat``): never
+    the whole app, never a concrete store or client."""
+
+    taxonomy: Taxonomy
+    clock: Clock
+    channels: ChannelStore
+    items: LatestItems
+    countdowns: CommandCountdownStore
+    sources: SourceCatalog
+    outbox: OutboxWriter
+    request_keys: OnceGuard
+    bounded_wait: BoundedWait
+    queries: ChatQueries
+    changes: ChangeDecisions
+    source_host: SourceHostPolicy
+    source_quota: SourceAddQuota
+    metrics: MetricsSink
+    notifiers: Mapping[str, Notifier]
+    admins: frozenset[str]
+    timezone: str
+    milestones: tuple[int, ...]
+
+    def now(self) -> datetime:
+        return self.clock()

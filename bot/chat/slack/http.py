@@ -2,7 +2,7 @@
 
 Every request is checked before Bolt sees it, in this order:
 - header shape: exactly one ``X-Slack-Request-Timestamp`` of 1-12 ASCII digits within 300 s
-  of ``app.now()`` and exactly one ``X-Slack-Signature`` of ``v0=`` + 64 lower-case hex
+  of ``chat.now()`` and exactly one ``X-Slack-Signature`` of ``v0=`` + 64 lower-case hex
   digits, else 401 (a malformed header can never reach the verifier and turn into a 500);
 - size: the body is read in chunks and refused with 413 past ``MAX_BODY`` bytes;
 - the HMAC-SHA256 of ``v0:{timestamp}:{body}`` matches, compared in constant time, else 401;
@@ -34,13 +34,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.actions import needs_database
 from bot.chat.http_body import MAX_CHAT_BODY, RecentKeys, read_capped, single_header
+from bot.config import Settings
 from bot.domain.errors import ConfigError, DatabaseUnavailableError
+from bot.domain.ports import ChatServices
 
 if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-    from bot.app import App
 
 log = logging.getLogger(__name__)
 
@@ -161,15 +162,17 @@ def inspect(body: bytes, content_type: str) -> Inbound:
 class SlackGate:
     """Shape, freshness, size, signature, workspace and replay checks in front of Bolt."""
 
-    def __init__(self, app: App, bolt: AsyncApp, secret: str) -> None:
-        self.app = app
+    def __init__(self, chat: ChatServices, bolt: AsyncApp, secret: str) -> None:
+        self.chat = chat
         self.bolt = bolt
         self.secret = secret
         self.recent = RecentKeys(2 * MAX_SKEW_S)
         self._team_id: str | None = None
 
     def _count(self, reason: str, *, quiet: bool = False) -> None:
-        self.app.metrics.inc("uschina_bot_requests_rejected_total", platform="slack", reason=reason)
+        self.chat.metrics.inc(
+            "uschina_bot_requests_rejected_total", platform="slack", reason=reason
+        )
         if not quiet:
             log.info("slack request refused: %s", reason)
 
@@ -194,7 +197,7 @@ class SlackGate:
         signature = single_header(request, "x-slack-signature") or ""
         if not _TIMESTAMP.fullmatch(timestamp) or not _SIGNATURE.fullmatch(signature):
             return self._reject("malformed_headers")
-        now = self.app.now()
+        now = self.chat.now()
         if abs(now.timestamp() - int(timestamp)) > MAX_SKEW_S:
             return self._reject("stale")
         body = await read_capped(request, MAX_BODY)
@@ -222,14 +225,12 @@ class SlackGate:
     async def _dispatch(
         self, request: Request, body: bytes, inbound: Inbound, key: str
     ) -> Response:
-        from bot.actions import needs_database
-
         uses_db = inbound.kind != "check" and (
-            inbound.kind != "command" or needs_database(self.app, inbound.text)
+            inbound.kind != "command" or needs_database(self.chat, inbound.text)
         )
         try:
-            with self.app.store.bounded_wait(DB_WAIT_S):
-                if uses_db and not await self.app.store.guards.first_time(key, self.app.now()):
+            with self.chat.bounded_wait(DB_WAIT_S):
+                if uses_db and not await self.chat.request_keys.first_time(key, self.chat.now()):
                     self._reject("replay")
                     return Response(status_code=200)
                 answer = await self.bolt.async_dispatch(to_async_bolt_request(request, body))
@@ -244,16 +245,18 @@ class SlackGate:
         return to_starlette_response(answer)
 
 
-def slack_routes(app: App, bolt_app: AsyncApp | None = None) -> list[Route]:
+def slack_routes(
+    chat: ChatServices, settings: Settings, bolt_app: AsyncApp | None = None
+) -> list[Route]:
     """The ``POST /slack/events`` route (slash command, interactivity and events)."""
-    secret = app.settings.slack_signing_secret
+    secret = settings.slack_signing_secret
     if secret is None:
         raise ConfigError("SLACK_SIGNING_SECRET is required for Slack HTTP mode")
     if bolt_app is None:
         from bot.chat.slack.app import build_bolt_app
 
-        bolt_app = build_bolt_app(app)
-    gate = SlackGate(app, bolt_app, secret.get_secret_value())
+        bolt_app = build_bolt_app(chat, settings)
+    gate = SlackGate(chat, bolt_app, secret.get_secret_value())
 
     async def slack_events(request: Request) -> Response:
         return await gate(request)
@@ -261,7 +264,9 @@ def slack_routes(app: App, bolt_app: AsyncApp | None = None) -> list[Route]:
     return [Route("/slack/events", slack_events, methods=["POST"])]
 
 
-async def start_socket_mode(app: App, bolt_app: AsyncApp | None = None) -> AsyncSocketModeHandler:
+async def start_socket_mode(
+    chat: ChatServices, settings: Settings, bolt_app: AsyncApp | None = None
+) -> AsyncSocketModeHandler:
     """Connect to Slack over Socket Mode (``SLACK_APP_TOKEN``); returns the handler, whose
     ``close_async()`` disconnects.
 
@@ -271,13 +276,13 @@ async def start_socket_mode(app: App, bolt_app: AsyncApp | None = None) -> Async
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
     from slack_sdk.errors import SlackApiError
 
-    token = app.settings.slack_app_token
+    token = settings.slack_app_token
     if token is None:
         raise ConfigError("SLACK_APP_TOKEN is required for Socket Mode")
     if bolt_app is None:
         from bot.chat.slack.app import build_bolt_app
 
-        bolt_app = build_bolt_app(app)
+        bolt_app = build_bolt_app(chat, settings)
     handler = AsyncSocketModeHandler(bolt_app, token.get_secret_value())
     try:
         handler.client.wss_uri = await handler.client.issue_new_wss_url()

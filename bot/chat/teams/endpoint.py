@@ -34,21 +34,21 @@ import hmac
 import json
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from pydantic import SecretStr
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot import actions
 from bot.chat.http_body import MAX_CHAT_BODY, RecentKeys, read_capped, single_header
 from bot.chat.teams.cards import to_teams_reply
 from bot.domain import commands
 from bot.domain.codec import message_to_dict
 from bot.domain.errors import CommandError, ConfigError, DatabaseUnavailableError
 from bot.domain.models import Channel, Context, Message, Text
-
-if TYPE_CHECKING:
-    from bot.app import App
+from bot.domain.ports import ChatServices
 
 log = logging.getLogger(__name__)
 
@@ -150,12 +150,19 @@ def _plain(text: str) -> Message:
 
 
 class TeamsEndpoint:
-    """The outgoing-webhook handler for one ``App``; keeps its late answers referenced."""
+    """The outgoing-webhook handler over the ``ChatServices`` the composition root built;
+    ``secret`` is ``TEAMS_OUTGOING_SECRET`` (None: the endpoint is off). Keeps its late
+    answers referenced."""
 
-    def __init__(self, app: App, *, reply_timeout_s: float = REPLY_TIMEOUT_S) -> None:
-        self.app = app
+    def __init__(
+        self,
+        chat: ChatServices,
+        secret: SecretStr | None,
+        *,
+        reply_timeout_s: float = REPLY_TIMEOUT_S,
+    ) -> None:
+        self.chat = chat
         self.reply_timeout_s = reply_timeout_s
-        secret = app.settings.teams_outgoing_secret
         self.key = decode_secret(secret.get_secret_value()) if secret is not None else None
         self.background: set[asyncio.Task[None]] = set()
         self.recent = RecentKeys(REPLAY_MEMORY_S)
@@ -170,7 +177,9 @@ class TeamsEndpoint:
             await asyncio.gather(*list(self.background), return_exceptions=True)
 
     def _reject(self, reason: str) -> None:
-        self.app.metrics.inc("uschina_bot_requests_rejected_total", platform="teams", reason=reason)
+        self.chat.metrics.inc(
+            "uschina_bot_requests_rejected_total", platform="teams", reason=reason
+        )
 
     async def handle(self, request: Request) -> Response:
         if self.key is None:
@@ -195,16 +204,14 @@ class TeamsEndpoint:
         if not isinstance(activity_id, str) or not activity_id or conversation is None:
             self._reject("bad_activity")
             return PlainTextResponse("the activity has no id or conversation", status_code=400)
-        from bot.actions import needs_database
-
         key = f"teams:{activity_id}"
-        if not self.recent.first_time(key, self.app.now().timestamp()):
+        if not self.recent.first_time(key, self.chat.now().timestamp()):
             self._reject("replay")
             return _reply(_plain(ALREADY_HANDLED))
-        uses_db = needs_database(self.app, command_text(activity))
+        uses_db = actions.needs_database(self.chat, command_text(activity))
         try:
-            with self.app.store.bounded_wait(DB_WAIT_S):
-                if uses_db and not await self.app.store.guards.first_time(key, self.app.now()):
+            with self.chat.bounded_wait(DB_WAIT_S):
+                if uses_db and not await self.chat.request_keys.first_time(key, self.chat.now()):
                     self._reject("replay")
                     return _reply(_plain(ALREADY_HANDLED))
                 return _reply(await self._answer(activity, conversation, activity_id))
@@ -215,10 +222,8 @@ class TeamsEndpoint:
     async def _answer(
         self, activity: dict[str, Any], conversation: str, activity_id: str
     ) -> Message:
-        from bot import actions
-
         text = command_text(activity)
-        channel = await self._channel(conversation, needed=actions.needs_database(self.app, text))
+        channel = await self._channel(conversation, needed=actions.needs_database(self.chat, text))
         parsed = self._parse(text)
         if channel is None:
             self._announce(conversation)
@@ -234,8 +239,8 @@ class TeamsEndpoint:
             is_admin=self._is_admin(sender),
             channel_name=channel.name if channel is not None else None,
         )
-        self.app.metrics.inc("uschina_bot_commands_total", platform="teams")
-        task = asyncio.create_task(actions.execute(self.app, text, ctx))
+        self.chat.metrics.inc("uschina_bot_commands_total", platform="teams")
+        task = asyncio.create_task(actions.execute(self.chat, text, ctx))
         try:
             message = await asyncio.wait_for(asyncio.shield(task), self.reply_timeout_s)
         except TimeoutError:
@@ -256,22 +261,20 @@ class TeamsEndpoint:
         """The configured channel; for commands that need no database an outage only loses
         the "not configured" note."""
         try:
-            return await self.app.store.channels.by_external_id(conversation)
+            return await self.chat.channels.by_external_id(conversation)
         except DatabaseUnavailableError:
             if needed:
                 raise
             return None
 
     def _parse(self, text: str) -> commands.Command | None:
-        from bot import actions
-
         try:
-            return actions.parse(self.app, text)
+            return actions.parse(self.chat, text)
         except CommandError:
             return None
 
     def _is_admin(self, sender: dict[str, Any]) -> bool:
-        admins = set(self.app.settings.file.admins)
+        admins = self.chat.admins
         ids = {sender.get("id"), sender.get("aadObjectId")}
         return any(isinstance(i, str) and i in admins for i in ids)
 
@@ -290,7 +293,7 @@ class TeamsEndpoint:
             channel is not None
             and channel.platform == "teams"
             and channel.paused_reason is None
-            and "teams" in self.app.notifiers
+            and "teams" in self.chat.notifiers
         )
 
     def _finish_late(
@@ -311,15 +314,15 @@ class TeamsEndpoint:
             return
         if channel is None or not self._can_post(channel):
             return
-        await self.app.store.deliveries.enqueue(
+        await self.chat.outbox.enqueue(
             channel_id=channel.id,
             kind="command",
             dedupe_key=f"teams-reply:{activity_id}",
             payload=message_to_dict(message),
-            now=self.app.now(),
+            now=self.chat.now(),
         )
 
 
-def teams_routes(app: App) -> list[Route]:
+def teams_routes(chat: ChatServices, secret: SecretStr | None) -> list[Route]:
     """The Starlette routes of the Teams outgoing webhook (404 while no secret is set)."""
-    return TeamsEndpoint(app).routes()
+    return TeamsEndpoint(chat, secret).routes()

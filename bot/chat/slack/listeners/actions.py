@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
@@ -22,11 +22,9 @@ from bot.chat.slack.blocks import to_slack
 from bot.chat.slack.listeners.home import SUBSCRIBE, UNSUBSCRIBE, HomePublisher
 from bot.domain.errors import BotError
 from bot.domain.models import Message, Paragraph, Text, When
+from bot.domain.ports import ChatServices
 from bot.domain.render import render_error, render_ok
 from bot.domain.schedule import countdown_phrase
-
-if TYPE_CHECKING:
-    from bot.app import App
 
 log = logging.getLogger(__name__)
 
@@ -59,39 +57,39 @@ async def _answer(respond: AsyncRespond, body: dict[str, Any], message: Message)
         await respond(**to_slack(message), response_type="ephemeral", replace_original=False)
 
 
-def _topic(app: App, value: str) -> str | None:
-    return value if value == "*" or value in app.taxonomy.topic_ids else None
+def _topic(chat: ChatServices, value: str) -> str | None:
+    return value if value == "*" or value in chat.taxonomy.topic_ids else None
 
 
-def register(bolt: AsyncApp, app: App, publisher: HomePublisher) -> None:
+def register(bolt: AsyncApp, chat: ChatServices, publisher: HomePublisher) -> None:
     @bolt.action("subscribe_topic")
     async def on_subscribe(
         ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         await ack()
-        topic = _topic(app, _value(body))
+        topic = _topic(chat, _value(body))
         if topic is None:
             await _answer(respond, body, render_error("That topic no longer exists."))
             return
         ctx = _context(body)
-        message = await execute(app, f"subscribe {'all' if topic == '*' else topic}", ctx)
+        message = await execute(chat, f"subscribe {'all' if topic == '*' else topic}", ctx)
         await _answer(respond, body, message)
         await publisher.publish(client, ctx.user_id)
 
     @bolt.action("mute_topic")
     async def on_mute(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        topic = _topic(app, _value(body))
+        topic = _topic(chat, _value(body))
         ctx = _context(body)
-        channel = await find_channel(app, ctx)
+        channel = await find_channel(chat, ctx)
         if topic is None or channel is None:
             await _answer(respond, body, render_error("Nothing to mute here."))
             return
-        until = app.now() + MUTE_FOR
-        if not await app.store.channels.mute(channel.id, topic, until):
+        until = chat.now() + MUTE_FOR
+        if not await chat.channels.mute(channel.id, topic, until):
             await _answer(respond, body, render_error("This channel is not subscribed to that."))
             return
-        label = app.taxonomy.label(topic)
+        label = chat.taxonomy.label(topic)
         text = f"{label} muted here for 24 hours"
         await _answer(
             respond,
@@ -110,9 +108,9 @@ def register(bolt: AsyncApp, app: App, publisher: HomePublisher) -> None:
         if not _ID.fullmatch(value):
             await _answer(respond, body, render_error("That event can no longer be tracked."))
             return
-        now = app.now()
+        now = chat.now()
         try:
-            countdown = await app.queries.track_proposal(int(value), now, _user(body) or None)
+            countdown = await chat.queries.track_proposal(int(value), now, _user(body) or None)
         except BotError as exc:
             await _answer(respond, body, render_error(str(exc)))
             return
@@ -130,7 +128,7 @@ def register(bolt: AsyncApp, app: App, publisher: HomePublisher) -> None:
         await ack()
         value = _value(body)
         if _ID.fullmatch(value):
-            await app.store.countdowns.dismiss_proposal(int(value))
+            await chat.countdowns.dismiss_proposal(int(value))
         await _answer(respond, body, render_ok("Dismissed; it will not be tracked."))
 
     @bolt.action(re.compile(r"^(confirm|dismiss)_change$"))
@@ -143,7 +141,7 @@ def register(bolt: AsyncApp, app: App, publisher: HomePublisher) -> None:
         action = str(((body.get("actions") or [{}])[0]).get("action_id") or "")
         verb = "confirm" if action == "confirm_change" else "dismiss"
         await _answer(
-            respond, body, await execute(app, f"countdown {verb} {value}", _context(body))
+            respond, body, await execute(chat, f"countdown {verb} {value}", _context(body))
         )
 
     @bolt.action("open_story")
@@ -155,11 +153,11 @@ def register(bolt: AsyncApp, app: App, publisher: HomePublisher) -> None:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
-        topic = _topic(app, _value(body))
+        topic = _topic(chat, _value(body))
         user = _user(body)
         if topic is not None and user:
             ctx = CommandContext(platform="slack", channel_ref=user, user_id=user)
-            await execute(app, f"subscribe me {'all' if topic == '*' else topic}", ctx)
+            await execute(chat, f"subscribe me {'all' if topic == '*' else topic}", ctx)
         await publisher.publish(client, user)
 
     @bolt.action(re.compile(rf"^{UNSUBSCRIBE}(:[0-9]+)?$"))
@@ -168,8 +166,8 @@ def register(bolt: AsyncApp, app: App, publisher: HomePublisher) -> None:
     ) -> None:
         await ack()
         channel_id, _, topic = _value(body).partition("|")
-        if _ID.fullmatch(channel_id) and _topic(app, topic) is not None:
-            channel = await app.store.channels.get(int(channel_id))
+        if _ID.fullmatch(channel_id) and _topic(chat, topic) is not None:
+            channel = await chat.channels.get(int(channel_id))
             if channel is not None and channel.platform == "slack":
-                await app.store.channels.unsubscribe(channel.id, [topic])
+                await chat.channels.unsubscribe(channel.id, [topic])
         await publisher.publish(client, _user(body))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
@@ -21,9 +21,7 @@ from bot.chat.slack.listeners.home import HomePublisher
 from bot.domain import commands as c
 from bot.domain.errors import CommandError
 from bot.domain.models import Message
-
-if TYPE_CHECKING:
-    from bot.app import App
+from bot.domain.ports import ChatServices
 
 log = logging.getLogger(__name__)
 
@@ -59,27 +57,27 @@ def context_of(body: dict[str, Any]) -> CommandContext:
     )
 
 
-def register(bolt: AsyncApp, app: App, publisher: HomePublisher) -> None:
+def register(bolt: AsyncApp, chat: ChatServices, publisher: HomePublisher) -> None:
     @bolt.command("/uschina")
     async def on_command(
         ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         text = str(body.get("text") or "")
         ctx = context_of(body)
-        app.metrics.inc("uschina_bot_commands_total", platform="slack")
+        chat.metrics.inc("uschina_bot_commands_total", platform="slack")
         try:
-            command: c.Command | None = parse(app, text)
+            command: c.Command | None = parse(chat, text)
         except CommandError:
             command = None  # execute() renders the error
         admin_only = command is not None and c.is_admin_command(command)
         if command is not None and (is_slow(command) or admin_only):
             await ack(response_type="ephemeral", text=WORKING)
-            if admin_only and ctx.user_id not in app.settings.file.admins:
+            if admin_only and ctx.user_id not in chat.admins:
                 ctx = replace(ctx, is_admin=await workspace_admin(client, ctx.user_id))
-            message = await execute(app, text, ctx)
+            message = await execute(chat, text, ctx)
             await respond(**reply(message), replace_original=True)
         else:
-            task = asyncio.ensure_future(execute(app, text, ctx))
+            task = asyncio.ensure_future(execute(chat, text, ctx))
             try:
                 message = await asyncio.wait_for(asyncio.shield(task), FAST_BUDGET_S)
             except TimeoutError:

@@ -5,7 +5,7 @@ person's subscriptions change."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -27,9 +27,7 @@ from bot.domain.models import (
     Subscription,
     Text,
 )
-
-if TYPE_CHECKING:
-    from bot.app import App
+from bot.domain.ports import ChatServices
 
 log = logging.getLogger(__name__)
 
@@ -39,18 +37,18 @@ UNSUBSCRIBE = "home_unsubscribe"
 SUBSCRIBE = "home_subscribe"
 
 
-def _label(app: App, topic: str) -> str:
-    return "All topics" if topic == "*" else app.taxonomy.label(topic)
+def _label(chat: ChatServices, topic: str) -> str:
+    return "All topics" if topic == "*" else chat.taxonomy.label(topic)
 
 
-def _subs_line(app: App, subs: list[Subscription]) -> list[Span]:
+def _subs_line(chat: ChatServices, subs: list[Subscription]) -> list[Span]:
     if not subs:
         return [Text("nothing yet")]
     parts: list[Span] = []
     for index, sub in enumerate(subs):
         if index:
             parts.append(Text(", "))
-        parts += [Strong(_label(app, sub.topic)), Text(f" ({sub.mode})")]
+        parts += [Strong(_label(chat, sub.topic)), Text(f" ({sub.mode})")]
     return parts
 
 
@@ -70,40 +68,39 @@ def _buttons(action: str, items: list[tuple[str, str]]) -> list[Block]:
     return rows
 
 
-async def home_message(app: App, user_id: str) -> Message:
+async def home_message(chat: ChatServices, user_id: str) -> Message:
     """The personal part of the Home tab as a neutral message."""
-    store = app.store
-    channels = [c for c in await store.channels.all() if c.platform == "slack"]
+    channels = [c for c in await chat.channels.all() if c.platform == "slack"]
     mine = next((c for c in channels if c.is_dm and c.target == user_id), None)
     others = [c for c in channels if not c.is_dm]
-    subs = await store.channels.subscriptions([c.id for c in [*others, *([mine] if mine else [])]])
+    subs = await chat.channels.subscriptions([c.id for c in [*others, *([mine] if mine else [])]])
     by_channel: dict[int, list[Subscription]] = {}
     for sub in subs:
         by_channel.setdefault(sub.channel_id, []).append(sub)
     blocks: list[Block] = [Header("uschina-bot"), Paragraph((Strong("Your direct messages"),))]
     my_subs = by_channel.get(mine.id, []) if mine else []
-    blocks.append(Paragraph(tuple(_subs_line(app, my_subs))))
+    blocks.append(Paragraph(tuple(_subs_line(chat, my_subs))))
     if mine and mine.paused_reason:
         blocks.append(Context((Text(f"Paused: {mine.paused_reason}"),)))
     followed = {s.topic for s in my_subs}
     blocks += _buttons(
         UNSUBSCRIBE,
-        [(f"Stop {_label(app, s.topic)}", f"{s.channel_id}|{s.topic}") for s in my_subs],
+        [(f"Stop {_label(chat, s.topic)}", f"{s.channel_id}|{s.topic}") for s in my_subs],
     )
     blocks += _buttons(
         SUBSCRIBE,
         [
-            (f"+ {app.taxonomy.label(t)}", t)
-            for t in app.taxonomy.topic_ids
+            (f"+ {chat.taxonomy.label(t)}", t)
+            for t in chat.taxonomy.topic_ids
             if t not in followed and "*" not in followed
         ],
     )
-    blocks += _channel_blocks(app, others, by_channel)
+    blocks += _channel_blocks(chat, others, by_channel)
     return Message(fallback="uschina-bot home", blocks=tuple(blocks), kind="home")
 
 
 def _channel_blocks(
-    app: App, channels: list[Channel], by_channel: dict[int, list[Subscription]]
+    chat: ChatServices, channels: list[Channel], by_channel: dict[int, list[Subscription]]
 ) -> list[Block]:
     blocks: list[Block] = [Divider(), Paragraph((Strong("Channels"),))]
     shown = [c for c in channels if by_channel.get(c.id)]
@@ -111,24 +108,24 @@ def _channel_blocks(
         blocks.append(Paragraph((Text("No channel subscriptions yet. Use /uschina subscribe."),)))
     for channel in shown:
         subs = by_channel[channel.id]
-        line: list[Span] = [Strong(channel.name), Text(": "), *_subs_line(app, subs)]
+        line: list[Span] = [Strong(channel.name), Text(": "), *_subs_line(chat, subs)]
         if channel.paused_reason:
             line.append(Text(f" — paused: {channel.paused_reason}"))
         blocks.append(Paragraph(tuple(line)))
         blocks += _buttons(
             UNSUBSCRIBE,
-            [(f"Stop {_label(app, s.topic)}", f"{s.channel_id}|{s.topic}") for s in subs],
+            [(f"Stop {_label(chat, s.topic)}", f"{s.channel_id}|{s.topic}") for s in subs],
         )
     return blocks
 
 
-async def build_home_view(app: App, user_id: str) -> dict[str, Any]:
+async def build_home_view(chat: ChatServices, user_id: str) -> dict[str, Any]:
     """The ``views.publish`` view: personal part, status board, countdowns (<= 100 blocks)."""
-    now = app.now()
-    parts = [await home_message(app, user_id)]
+    now = chat.now()
+    parts = [await home_message(chat, user_id)]
     sections = (
-        lambda: app.queries.status(None, now),
-        lambda: app.queries.countdown_list(now),
+        lambda: chat.queries.status(None, now),
+        lambda: chat.queries.countdown_list(now),
     )
     for section in sections:
         try:
@@ -151,14 +148,14 @@ async def build_home_view(app: App, user_id: str) -> dict[str, Any]:
 class HomePublisher:
     """Publishes a person's Home tab; failures are logged, never raised to a listener."""
 
-    def __init__(self, app: App) -> None:
-        self.app = app
+    def __init__(self, chat: ChatServices) -> None:
+        self.chat = chat
 
     async def publish(self, client: AsyncWebClient, user_id: str) -> bool:
         if not user_id:
             return False
         try:
-            view = await build_home_view(self.app, user_id)
+            view = await build_home_view(self.chat, user_id)
             await client.views_publish(user_id=user_id, view=view)
         except DatabaseUnavailableError:
             return False  # the database logs its outage once; the tab is republished later
@@ -168,7 +165,7 @@ class HomePublisher:
         return True
 
 
-def register(bolt: AsyncApp, app: App, publisher: HomePublisher) -> None:
+def register(bolt: AsyncApp, chat: ChatServices, publisher: HomePublisher) -> None:
     @bolt.event("app_home_opened")
     async def on_home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
         if event.get("tab", "home") != "home":
