@@ -429,6 +429,7 @@ async def _sources_add(chat: ChatServices, cmd: c.SourcesAdd, ctx: CommandContex
     try:
         await chat.source_host(cmd.url)  # what the fetcher would refuse (UnsafeURLError)
     except UnsafeURLError as exc:
+        # from None: a user-facing answer that already repeats the cause's text
         raise CommandError(f"Cannot add that source: {exc}.", c.USAGE["sources"]) from None
     refusal = chat.source_quota.refusal(
         ctx.user_id or "?",

@@ -118,6 +118,7 @@ class CpuStage:
                     self.workers = 0
                 else:
                     log.warning("a parsing worker died; restarting the workers")
+            # from None: BrokenProcessPool says only that a worker died; the message says more
             raise WorkerDied("the parsing worker stopped while reading this feed") from None
 
     def worker_peak_rss_bytes(self) -> int:

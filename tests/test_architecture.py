@@ -256,6 +256,37 @@ def test_function_level_first_party_imports_say_why() -> None:
     assert len(found) <= UNEXPLAINED_LOCAL_IMPORTS_MAX, found
 
 
+# ``raise ... from None`` hides the cause from whoever reads the traceback. Keep the cause
+# (``from exc``) unless it would leak a secret or say nothing; then say so in a comment on the
+# ``raise`` line or the line just above it.
+def unexplained_from_none(path: Path) -> list[str]:
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    found = []
+    for node in ast.walk(ast.parse(text)):
+        if not (
+            isinstance(node, ast.Raise)
+            and isinstance(node.cause, ast.Constant)
+            and node.cause.value is None
+        ):
+            continue
+        here = lines[node.lineno - 1]
+        above = lines[node.lineno - 2].strip() if node.lineno > 1 else ""
+        if "#" not in here and not above.startswith("#"):
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    return found
+
+
+def test_every_from_none_says_why() -> None:
+    found = [
+        hit
+        for part in ("bot", "jobs", "storage")
+        for p in py_files(part)
+        for hit in unexplained_from_none(p)
+    ]
+    assert found == []
+
+
 # What a notifier can do is declared (``bot.domain.ports``: ``Notifier.can_find_sent`` and the
 # capability protocols) and read with ``isinstance``, never probed by attribute name.
 def test_notifier_capabilities_are_not_probed_by_name() -> None:

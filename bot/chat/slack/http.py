@@ -77,8 +77,8 @@ class BadRequest(ValueError):
 def _form(text: str) -> dict[str, str]:
     try:
         fields = parse_qs(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
-    except ValueError:
-        raise BadRequest("too many form fields") from None
+    except ValueError as exc:
+        raise BadRequest("too many form fields") from exc
     if any(len(values) != 1 for values in fields.values()):
         raise BadRequest("a form field is repeated")
     return {key: values[0] for key, values in fields.items()}
@@ -92,8 +92,8 @@ def _text(data: dict[str, Any], key: str) -> str | None:
 def _payload(raw: str) -> Inbound:
     try:
         data = json.loads(raw)
-    except ValueError:
-        raise BadRequest("payload is not JSON") from None
+    except ValueError as exc:
+        raise BadRequest("payload is not JSON") from exc
     if not isinstance(data, dict) or _text(data, "type") is None:
         raise BadRequest("payload is not an object with a type")
     team = data.get("team")
@@ -123,8 +123,8 @@ def _payload(raw: str) -> Inbound:
 def _envelope(raw: str) -> Inbound:
     try:
         data = json.loads(raw)
-    except ValueError:
-        raise BadRequest("body is not JSON") from None
+    except ValueError as exc:
+        raise BadRequest("body is not JSON") from exc
     if not isinstance(data, dict) or _text(data, "type") is None:
         raise BadRequest("body is not an object with a type")
     if data["type"] == "url_verification":
@@ -142,8 +142,8 @@ def inspect(body: bytes, content_type: str) -> Inbound:
     """Classify a signed body; ``BadRequest`` when it has the wrong shape."""
     try:
         raw = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadRequest("body is not UTF-8") from None
+    except UnicodeDecodeError as exc:
+        raise BadRequest("body is not UTF-8") from exc
     if content_type.split(";", 1)[0].strip().lower() == "application/json":
         return _envelope(raw)
     form = _form(raw)
@@ -290,7 +290,7 @@ async def start_socket_mode(
     except SlackApiError as exc:
         await handler.close_async()
         code = exc.response.get("error") or "unknown_error"
-        raise ConfigError(f"Slack refused SLACK_APP_TOKEN for Socket Mode: {code}") from None
+        raise ConfigError(f"Slack refused SLACK_APP_TOKEN for Socket Mode: {code}") from exc
     except BaseException:
         await handler.close_async()
         raise

@@ -201,7 +201,7 @@ class SlackNotifier(Notifier, Paced, ThreadSentFinder, PlainSender, FileUploader
         try:
             response = await self.client.api_call(method, json=kwargs)
         except Exception as exc:
-            raise map_slack_error(exc) from None
+            raise map_slack_error(exc) from exc
         data = response.data
         return data if isinstance(data, dict) else {}
 
@@ -209,7 +209,7 @@ class SlackNotifier(Notifier, Paced, ThreadSentFinder, PlainSender, FileUploader
         try:
             response = await self.client.api_call(method, http_verb="GET", params=params)
         except Exception as exc:
-            raise map_slack_error(exc) from None
+            raise map_slack_error(exc) from exc
         data = response.data
         return data if isinstance(data, dict) else {}
 
@@ -238,7 +238,7 @@ class SlackNotifier(Notifier, Paced, ThreadSentFinder, PlainSender, FileUploader
         try:
             payload = to_slack(message)
         except Exception as exc:  # slack_sdk validation refused a block
-            raise PayloadRejectedError(f"cannot render blocks: {type(exc).__name__}") from None
+            raise PayloadRejectedError(f"cannot render blocks: {type(exc).__name__}") from exc
         return await self._post(channel, payload, thread_ref, delivery_id)
 
     async def send_plain(
@@ -342,6 +342,7 @@ class SlackNotifier(Notifier, Paced, ThreadSentFinder, PlainSender, FileUploader
                 thread_ts=thread_ref,
             )
         except Exception as exc:
+            # from None: the SDK's error for the upload step quotes the signed upload URL
             raise map_slack_error(exc) from None
         file = response.get("file") or {}
         return str(file.get("id")) if isinstance(file, dict) and file.get("id") else None

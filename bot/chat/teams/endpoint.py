@@ -84,6 +84,7 @@ def decode_secret(secret: str) -> bytes:
     try:
         key = base64.b64decode(secret.strip(), validate=True)
     except (binascii.Error, ValueError):
+        # from None: the decoder's complaint is about the secret's characters; keep them out
         raise ConfigError(
             "TEAMS_OUTGOING_SECRET must be the base64 security token Teams showed "
             "when the outgoing webhook was created"

@@ -168,6 +168,7 @@ def check_webhook_url(url: str, *, allow_private_networks: bool) -> None:
         host = parts.hostname or ""
         _ = parts.port
     except ValueError:
+        # from None: the parser's error may quote the webhook URL, which is a secret
         raise PermanentDeliveryError("the Teams webhook URL is not a valid URL") from None
     if not host or parts.username or parts.password:
         raise PermanentDeliveryError(
@@ -356,14 +357,17 @@ class TeamsNotifier(Notifier, Paced, Closable):
                     retry_after = response.headers.get("Retry-After")
                     text = await _peek(response)
         except TimeoutError:
+            # from None: a bare timeout; the message says which webhook and how long
             raise AmbiguousDeliveryError(
                 f"the Teams webhook {masked} did not answer within {self.timeout_s:g} s"
             ) from None
         except httpx.ConnectError as exc:
+            # from None: httpx's error may quote the request URL, which is the webhook secret
             raise TransientDeliveryError(
                 f"the Teams webhook {masked} could not be reached ({type(exc).__name__})"
             ) from None
         except httpx.HTTPError as exc:
+            # from None: httpx's error may quote the request URL, which is the webhook secret
             raise AmbiguousDeliveryError(
                 f"the Teams webhook {masked} failed after sending ({type(exc).__name__})"
             ) from None
