@@ -3,7 +3,8 @@
 ``build_app(settings)`` opens (and migrates) the database, loads the taxonomy, syncs the config
 file's sources, channels and countdowns into the database, and creates one notifier per chat
 platform in use. Jobs receive the port bundles it builds (``poll_ports``, ``delivery_ports``...);
-chat code receives the ``App``; neither reads settings or env itself.
+chat code receives the ``ChatServices`` bundle (``App.chat``); neither reads settings or env
+itself.
 """
 
 from __future__ import annotations
@@ -17,13 +18,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import IO, TYPE_CHECKING
 
+from bot.chat.console import ConsoleNotifier
 from bot.config import CountdownConfig, Settings
 from bot.domain.classify import Classifier
+from bot.domain.errors import ConfigError
 from bot.domain.ports import ChatServices, Closable, Notifier
 from bot.domain.quota import SourceAddQuota
 from bot.domain.schedule import local_today
 from bot.domain.taxonomy import Taxonomy
 from bot.metrics import Metrics
+from bot.taxonomy_file import default_taxonomy, load_taxonomy_file
 from jobs.countdown import CountdownChanges, CountdownPorts
 from jobs.deliver import DeliveryPorts
 from jobs.digest import DigestPorts
@@ -203,7 +207,7 @@ class App:
 
     def fetcher(self) -> Fetcher:
         """A new fetcher configured from settings (use as ``async with app.fetcher() as f``)."""
-        from bot.sources.http import Fetcher
+        from bot.sources.http import Fetcher  # heavy: httpx
 
         poll = self.settings.file.poll
         return Fetcher(
@@ -222,25 +226,21 @@ class App:
 
 
 def load_taxonomy(settings: Settings) -> Taxonomy:
-    from bot.taxonomy_file import default_taxonomy, load_taxonomy_file
-
     if settings.file.taxonomy is None:
         return default_taxonomy()  # read and validated once per process
     return load_taxonomy_file(settings.file.taxonomy)
 
 
 def build_notifiers(settings: Settings, output: IO[str]) -> dict[str, Notifier]:
-    from bot.chat.console import ConsoleNotifier
-
     notifiers: dict[str, Notifier] = {"console": ConsoleNotifier(output)}
     if settings.slack_bot_token is not None:
-        from bot.chat.slack.notifier import SlackNotifier
+        from bot.chat.slack.notifier import SlackNotifier  # heavy: slack_sdk, aiohttp
 
         notifiers["slack"] = SlackNotifier(
             settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
         )
     if any(c.platform == "teams" for c in settings.file.channels):
-        from bot.chat.teams.notifier import TeamsNotifier
+        from bot.chat.teams.notifier import TeamsNotifier  # heavy: httpx
 
         notifiers["teams"] = TeamsNotifier(allow_private_networks=settings.allow_private_networks)
     return notifiers
@@ -303,8 +303,6 @@ async def sync_config_into_store(app: App) -> None:
         topics = [app.taxonomy.resolve_topic(t) or t for t in ch.topics] or ["*"]
         unknown = [t for t in topics if t != "*" and t not in app.taxonomy.topic_ids]
         if unknown:
-            from bot.domain.errors import ConfigError
-
             hints = [
                 f"'{t}' (did you mean '{hint}'?)"
                 if (hint := app.taxonomy.suggest_topic(t))

@@ -226,10 +226,9 @@ def test_only_entry_points_build_concrete_adapters() -> None:
     assert users == KNOWN_CONCRETE_USERS
 
 
-# Function-level first-party imports hide ties between modules. New ones need a comment on
-# the import line saying why (a cycle, a heavy optional dependency, a worker entry point);
-# the old uncommented ones may only become fewer.
-UNEXPLAINED_LOCAL_IMPORTS_MAX = 13  # 107 before the layering work; lower it as they go
+# Function-level first-party imports hide ties between modules. Each one needs a comment on
+# the import line saying why (``# heavy: httpx`` for a slow dependency kept off start-up, a
+# cycle, a worker entry point); everything else is imported at the top of the module.
 
 
 def unexplained_local_imports(path: Path) -> list[str]:
@@ -253,7 +252,7 @@ def unexplained_local_imports(path: Path) -> list[str]:
 
 def test_function_level_first_party_imports_say_why() -> None:
     found = [hit for p in first_party_files() for hit in unexplained_local_imports(p)]
-    assert len(found) <= UNEXPLAINED_LOCAL_IMPORTS_MAX, found
+    assert found == []
 
 
 # ``raise ... from None`` hides the cause from whoever reads the traceback. Keep the cause

@@ -36,6 +36,7 @@ from starlette.routing import Route
 
 from bot.actions import needs_database
 from bot.chat.http_body import MAX_CHAT_BODY, RecentKeys, read_capped, single_header
+from bot.chat.slack.app import build_bolt_app
 from bot.config import Settings
 from bot.domain.errors import ConfigError, DatabaseUnavailableError
 from bot.domain.ports import ChatServices
@@ -253,8 +254,6 @@ def slack_routes(
     if secret is None:
         raise ConfigError("SLACK_SIGNING_SECRET is required for Slack HTTP mode")
     if bolt_app is None:
-        from bot.chat.slack.app import build_bolt_app
-
         bolt_app = build_bolt_app(chat, settings)
     gate = SlackGate(chat, bolt_app, secret.get_secret_value())
 
@@ -280,8 +279,6 @@ async def start_socket_mode(
     if token is None:
         raise ConfigError("SLACK_APP_TOKEN is required for Socket Mode")
     if bolt_app is None:
-        from bot.chat.slack.app import build_bolt_app
-
         bolt_app = build_bolt_app(chat, settings)
     handler = AsyncSocketModeHandler(bolt_app, token.get_secret_value())
     try:
