@@ -14,12 +14,14 @@ their ``__main__`` module: worker processes import it.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 
+from bot.domain import source_types
 from bot.domain.ingest import Judge, Prepared, prepare
 from bot.domain.models import FetchOutcome, Source
 from bot.taxonomy_file import load_taxonomy_file
@@ -29,9 +31,11 @@ log = logging.getLogger(__name__)
 _judge: Judge | None = None
 
 
-def _init_worker(taxonomy_path: str | None) -> None:
+def _init_worker(taxonomy_path: str | None, reader_modules: tuple[str, ...] = ()) -> None:
     global _judge
 
+    for name in reader_modules:  # source types registered outside the built-ins
+        importlib.import_module(name)
     _judge = Judge(load_taxonomy_file(taxonomy_path))
 
 
@@ -89,7 +93,7 @@ class CpuStage:
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("forkserver"),
             initializer=_init_worker,
-            initargs=(self.taxonomy_path,),
+            initargs=(self.taxonomy_path, source_types.reader_modules()),
         )
         for _ in range(self.workers):
             self._pool.submit(_ready)

@@ -10,6 +10,7 @@ import asyncio
 import json
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -20,7 +21,10 @@ from bot.cli import main
 from bot.config import load_settings
 from bot.domain import source_types
 from bot.domain.errors import ConfigError, ParseError
-from bot.domain.models import ParsedEntry, ParsedFeed
+from bot.domain.ingest import Judge
+from bot.domain.models import FetchOutcome, ParsedEntry, ParsedFeed, Source, SourceSpec
+from bot.taxonomy_file import default_taxonomy
+from jobs.cpu import CpuStage
 from storage.db import Database
 from storage.store import Store
 
@@ -118,3 +122,21 @@ def test_config_refuses_an_unregistered_type(
     monkeypatch.setenv("USCHINA_BOT_CONFIG", str(path))
     with pytest.raises(ConfigError, match="unknown source type 'telex'"):
         load_settings()
+
+
+async def test_parsing_workers_read_the_registered_type() -> None:
+    """Worker processes start from a fresh interpreter: they import the reader's module."""
+    stage = CpuStage(Judge(default_taxonomy()), workers=1, taxonomy_path=None)
+    source = Source(1, SourceSpec("lines", "https://lines.example.org/feed.txt", type="lines"))
+    outcome = FetchOutcome(url=source.url, ok=True, status=200, body=BODY.encode("utf-8"))
+    try:
+        prepared = await stage.prepare_in_pool(
+            source, outcome, frozenset(), datetime(2026, 12, 1, tzinfo=UTC)
+        )
+    finally:
+        stage.close()
+    assert prepared.warning is None
+    assert [j.item.url for j in prepared.items] == [
+        "https://lines.example.org/a",
+        "https://lines.example.org/b",
+    ]

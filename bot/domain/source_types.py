@@ -2,9 +2,10 @@
 
 Config files, the CLI, OPML import and ingest all ask this module; none keeps its own list.
 Adding a source type = one module defining a reader and one ``register(SourceKind(...))`` call
-(in that module, imported before sources are read; worker processes import only the
-built-in ones below). A reader
-is pure: bytes in, ``ParsedFeed`` out, ``ParseError`` for bytes it cannot read.
+in that same module, imported before sources are read. Parsing worker processes start from a
+fresh interpreter and import the modules of the registered readers (``reader_modules``), which
+registers them there too. A reader is pure: bytes in, ``ParsedFeed`` out, ``ParseError`` for
+bytes it cannot read.
 
 Invariant: names are lower-case and unique; ``auto`` is always registered.
 """
@@ -59,6 +60,12 @@ def get(name: str) -> SourceKind:
     return kind
 
 
+def reader_modules() -> tuple[str, ...]:
+    """The modules defining the registered readers, other than the built-ins' (importing one
+    registers its type, as its module registers it next to the reader)."""
+    return tuple(sorted({k.read.__module__ for k in _REGISTRY.values()} - _BUILT_IN_MODULES))
+
+
 def selector_types() -> tuple[str, ...]:
     """Names of the types whose sources need a CSS selector."""
     return tuple(k.name for k in _REGISTRY.values() if k.needs_selector)
@@ -95,3 +102,5 @@ register(
     )
 )
 register(SourceKind("search", "a search-results feed (read like auto)", _sniffing("search")))
+
+_BUILT_IN_MODULES = frozenset(k.read.__module__ for k in _REGISTRY.values())
