@@ -259,10 +259,6 @@ class Poller:
             self.ports.metrics.set("uschina_bot_parse_worker_peak_rss_bytes", peak)
         self.cpu.close()
 
-    @property
-    def in_flight(self) -> int:
-        return len(self._in_flight)
-
     def start(self, source: Source, now: datetime) -> asyncio.Future[SourceResult] | None:
         """Fetch and ingest ``source``; None when it is already in flight."""
         if source.id in self._in_flight:

@@ -44,13 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"bot.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"bot.cli.{name}":
-                continue
-            raise
-        module.register(sub)
+        importlib.import_module(f"bot.cli.{name}").register(sub)
     return parser
 
 

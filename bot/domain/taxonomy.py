@@ -235,12 +235,6 @@ class Taxonomy:
         close = difflib.get_close_matches(folded, list(self._names), n=1, cutoff=0.6)
         return self._names[close[0]] if close else None
 
-    def side_terms(self, side: str) -> tuple[str, ...]:
-        return dict(self.countries).get(side, ())
-
-    def side_companies(self, side: str) -> tuple[str, ...]:
-        return dict(self.companies).get(side, ())
-
 
 # --------------------------------------------------------------------------- validation
 

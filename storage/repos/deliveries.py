@@ -273,14 +273,3 @@ class DeliveryRepository:
         async with self.db.connect() as conn:
             rows = (await conn.execute(query.order_by(delivery_t.c.id))).mappings().all()
         return [to_delivery(r) for r in rows]
-
-    async def drop_pending_for_channel(self, channel_id: int, reason: str) -> int:
-        """Paused channel: stop its queue (kept as 'failed' with the reason, never lost)."""
-        async with self.db.connect() as conn:
-            result = await conn.execute(
-                update(delivery_t)
-                .where(delivery_t.c.channel_id == channel_id)
-                .where(delivery_t.c.status == "pending")
-                .values(status="failed", error=reason)
-            )
-        return int(result.rowcount)

@@ -197,8 +197,3 @@ class SourceRepository:
             await conn.execute(
                 update(source_t).where(source_t.c.id == bindparam("source_id")), rows
             )
-
-    async def make_all_due(self, when: datetime) -> None:
-        """Make every source due at ``when`` (``poll --once`` polls everything)."""
-        async with self.db.connect() as conn:
-            await conn.execute(update(source_t).values(next_poll=when))
