@@ -20,6 +20,7 @@ from typing import IO, TYPE_CHECKING
 
 from bot.chat.console import ConsoleNotifier
 from bot.config import CountdownConfig, Settings
+from bot.domain import platforms
 from bot.domain.classify import Classifier
 from bot.domain.errors import ConfigError
 from bot.domain.ports import ChatServices, Closable, Notifier
@@ -231,18 +232,52 @@ def load_taxonomy(settings: Settings) -> Taxonomy:
     return load_taxonomy_file(settings.file.taxonomy)
 
 
+NotifierFactory = Callable[[Settings, IO[str]], "Notifier | None"]
+"""Builds a platform's notifier from the settings, or None when the platform is not in use."""
+
+NOTIFIER_FACTORIES: dict[str, NotifierFactory] = {}
+
+
+def register_notifier(platform: str, factory: NotifierFactory) -> NotifierFactory:
+    """The root's one registry line per chat platform: its name and how to build its notifier.
+
+    Invariant: ``platform`` is registered in ``bot.domain.platforms`` (checked when notifiers
+    are built); registering a name twice replaces the factory.
+    """
+    NOTIFIER_FACTORIES[platform] = factory
+    return factory
+
+
+def _slack_notifier(settings: Settings, output: IO[str]) -> Notifier | None:
+    if settings.slack_bot_token is None:
+        return None
+    from bot.chat.slack.notifier import SlackNotifier  # heavy: slack_sdk, aiohttp
+
+    token = settings.slack_bot_token.get_secret_value()
+    return SlackNotifier(token, base_url=settings.slack_api_url)
+
+
+def _teams_notifier(settings: Settings, output: IO[str]) -> Notifier | None:
+    if not any(c.platform == "teams" for c in settings.file.channels):
+        return None
+    from bot.chat.teams.notifier import TeamsNotifier  # heavy: httpx
+
+    return TeamsNotifier(allow_private_networks=settings.allow_private_networks)
+
+
+register_notifier("console", lambda settings, output: ConsoleNotifier(output))
+register_notifier("slack", _slack_notifier)
+register_notifier("teams", _teams_notifier)
+
+
 def build_notifiers(settings: Settings, output: IO[str]) -> dict[str, Notifier]:
-    notifiers: dict[str, Notifier] = {"console": ConsoleNotifier(output)}
-    if settings.slack_bot_token is not None:
-        from bot.chat.slack.notifier import SlackNotifier  # heavy: slack_sdk, aiohttp
-
-        notifiers["slack"] = SlackNotifier(
-            settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
-        )
-    if any(c.platform == "teams" for c in settings.file.channels):
-        from bot.chat.teams.notifier import TeamsNotifier  # heavy: httpx
-
-        notifiers["teams"] = TeamsNotifier(allow_private_networks=settings.allow_private_networks)
+    """One notifier per registered platform in use (``console`` always)."""
+    notifiers: dict[str, Notifier] = {}
+    for name, factory in NOTIFIER_FACTORIES.items():
+        platforms.get(name)  # a notifier for an unregistered platform is a wiring error
+        notifier = factory(settings, output)
+        if notifier is not None:
+            notifiers[name] = notifier
     return notifiers
 
 

@@ -1,7 +1,10 @@
-"""A new chat platform is one registry line plus its notifier: commands and delivery work.
+"""A new chat platform is its module plus one line in the composition root: commands and
+delivery work.
 
-The ``pigeon`` platform lives only in this test module: the shared command executor creates
-its channels as the registry entry says, and the outbox worker delivers to its notifier.
+The ``pigeon`` platform lives only in this test module (its ``ChatPlatform`` entry and its
+notifier, as an adapter package would hold them); the root's one line is
+``register_notifier("pigeon", ...)``. The shared command executor creates its channels as the
+registry entry says, ``build_notifiers`` builds its notifier, and the outbox worker delivers to it.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import pytest
 from slack_support import Clock, alert_payload, make_app
 
 from bot.actions import CommandContext, execute
-from bot.app import App
+from bot.app import NOTIFIER_FACTORIES, App, build_notifiers, register_notifier
 from bot.domain import platforms
 from bot.domain.errors import ConfigError
 from bot.domain.models import Channel, Message
@@ -53,9 +56,27 @@ class PigeonNotifier(Notifier):
 
 @pytest.fixture
 async def app(sqlite_store: Store) -> AsyncIterator[App]:
-    app = make_app(sqlite_store, None, Clock())
-    app.notifiers["pigeon"] = PigeonNotifier()
-    yield app
+    register_notifier("pigeon", lambda settings, output: PigeonNotifier())  # the root's line
+    try:
+        app = make_app(sqlite_store, None, Clock())
+        app.notifiers = build_notifiers(app.settings, app.output)
+        yield app
+    finally:
+        NOTIFIER_FACTORIES.pop("pigeon")
+
+
+async def test_the_root_builds_the_new_platforms_notifier(app: App) -> None:
+    assert isinstance(app.notifiers["pigeon"], PigeonNotifier)
+    assert "console" in app.notifiers and "slack" not in app.notifiers  # no Slack token set
+
+
+def test_a_notifier_for_an_unregistered_platform_is_a_wiring_error(app: App) -> None:
+    register_notifier("owl", lambda settings, output: PigeonNotifier())
+    try:
+        with pytest.raises(ConfigError, match="unknown chat platform 'owl'"):
+            build_notifiers(app.settings, app.output)
+    finally:
+        NOTIFIER_FACTORIES.pop("owl")
 
 
 def test_registry_knows_the_new_platform() -> None:
