@@ -355,7 +355,12 @@ class IngestStore(Protocol):
     """What one ingest transaction writes, and what deciding it reads."""
 
     async def known_identities_of(self, source_ids: Iterable[int]) -> dict[int, set[str]]: ...
-    async def commit_many(self, batches: Sequence[IngestBatch]) -> list[list[Item]]: ...
+    async def commit_many(self, batches: Sequence[IngestBatch]) -> list[list[Item]]:
+        """The batches in one transaction; their deliveries are enqueued in batch order,
+        follow-ups after all the others (``route.enqueue_rank``: a parent alert decided in
+        the same window always gets the lower outbox id). Per batch, the items inserted."""
+        ...
+
     async def alerted_channels(self, story_keys: Iterable[str]) -> dict[str, set[int]]: ...
     async def enqueue(self, deliveries: Sequence[PendingDelivery], now: datetime) -> None:
         """Deliveries of no stored item (the summaries that end a poll cycle)."""

@@ -28,6 +28,7 @@ __all__ = [
     "burst_summary_intent",
     "cap_alerts",
     "cap_burst",
+    "enqueue_rank",
     "followup_key",
     "route_batch",
     "route_item",
@@ -39,6 +40,14 @@ __all__ = [
 
 IntentKind = Literal["alert", "followup", "burst_summary"]
 ALL_TOPICS = "*"
+THREAD_REPLY_KINDS = frozenset({"followup"})  # posted in the thread of the story's alert
+
+
+def enqueue_rank(kind: str) -> int:
+    """Sort key of deliveries enqueued together: replies after everything else (order
+    otherwise kept), so a follow-up never gets a lower outbox id than its parent alert --
+    the delivery worker posts in id order and threads a follow-up under its parent."""
+    return 1 if kind in THREAD_REPLY_KINDS else 0
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from bot.domain.models import (
     Item,
     Story,
 )
+from bot.domain.route import enqueue_rank
 from storage.db import Database, JsonText
 from storage.repos.sources import state_values
 from storage.tables import delivery_t, identity_t, item_t, item_topic_t, source_t, story_t
@@ -214,7 +215,8 @@ class IngestRepository:
 
     async def commit_many(self, batches: Sequence[IngestBatch]) -> list[list[Item]]:
         """Write ``batches`` (distinct sources) in one transaction, one statement per table;
-        return, per batch, the items actually inserted (with ids)."""
+        return, per batch, the items actually inserted (with ids). Their deliveries are
+        enqueued in batch order, follow-ups after all the others (``enqueue_rank``)."""
         if not batches:
             return []
         return await self.db.on_writer(lambda db: self._write(db, batches))
@@ -329,6 +331,7 @@ class IngestRepository:
                 for d in batch.deliveries
                 if d.item_key is None or item_ids.get(d.item_key) is not None
             )
+        rows.sort(key=lambda row: enqueue_rank(row["kind"]))  # parents before their replies
         await _insert_deliveries(conn, rows)
 
     async def enqueue(self, deliveries: Sequence[PendingDelivery], now: datetime) -> None:
