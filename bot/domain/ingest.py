@@ -6,15 +6,18 @@ halves, so the CPU-heavy one can run in worker processes:
 - :func:`prepare` -- bytes to judged items: parse, normalise, dedupe, drop known identities,
   classify, extract engagements, story fingerprints. Depends only on its arguments and the
   taxonomy; its result crosses process boundaries as plain data.
-- :func:`decide` -- prepared items to a batch: story assignment in the open-stories view,
-  routing, rendering, the source's new fetch state. Must run in one place, in order, because
-  it updates the view.
+- :func:`decide_cycle` -- the prepared items of a window of sources to their batches: story
+  assignment in the open-stories view, routing, rendering, each source's new fetch state.
+  Takes the window in a canonical order (sources by id, items by :func:`canonical_order`),
+  so the stories and deliveries do not depend on the order the fetches finished in; must
+  run in one place, one window at a time, because it updates the view. :func:`decide` is
+  the same for one source.
 
 :func:`ingest` runs both. :func:`failed_batch` and :func:`not_modified_batch` cover outcomes
 with nothing to parse. The shell commits a batch in one transaction (items, stories and their
 delivery intents together: the outbox guarantee); when a commit fails it must reload the
 open-stories view, which already holds the batch's stories and alerts. A poll cycle carries a
-:class:`~bot.domain.route.BurstTally` from one source's :func:`decide` to the next (the
+:class:`~bot.domain.route.BurstTally` from one window's :func:`decide_cycle` to the next (the
 alert cap is per channel per cycle) and ends with :func:`cycle_summaries`.
 """
 
@@ -49,6 +52,7 @@ from bot.domain.route import (
     FollowupBudget,
     burst_summary_intent,
     cap_alerts,
+    enqueue_rank,
     route_batch,
     updates_summary_intent,
 )
@@ -285,6 +289,18 @@ def not_modified_batch(
     return IngestBatch(source.id, state, now, status="not_modified")
 
 
+@dataclass(frozen=True)
+class Fetched:
+    """One source's parsed fetch, as a decide window takes it: ``now`` is when the source's
+    poll started (its fetch state's times), ``jitter`` its next-poll jitter."""
+
+    source: Source
+    outcome: FetchOutcome
+    prepared: Prepared
+    now: datetime
+    jitter: float
+
+
 def decide(
     source: Source,
     outcome: FetchOutcome,
@@ -297,76 +313,133 @@ def decide(
     jitter: float,
     tally: BurstTally | None = None,
 ) -> IngestBatch:
-    """Group the prepared items into stories (updating ``stories``), route and render their
-    alerts, and return the batch to commit. The first successful poll of a source is its
-    baseline: items and stories are stored, nothing is routed.
-
-    ``tally`` is what the poll cycle queued and held back per channel before this source
-    (empty: the first source of the cycle); the batch's ``tally`` is the one to pass to the
-    cycle's next :func:`decide`, and to :func:`cycle_summaries` when the cycle ends. The
-    alert cap ``routes.burst_limit`` thus holds per channel per cycle, not per source."""
-    baseline = not source.state.baseline_done
-    batch = IngestBatch(
-        source_id=source.id,
-        state=success_state(source, outcome, now, warning=prepared.warning, jitter=jitter),
-        now=now,
-        baseline=baseline,
-        warning=prepared.warning,
-        fetched=prepared.fetched,
-        tally=tally or BurstTally(),
+    """:func:`decide_cycle` for one source: the batch to commit, whose ``tally`` is the one
+    to pass to the cycle's next decision (and to :func:`cycle_summaries` when it ends)."""
+    (batch,), after = decide_cycle(
+        [Fetched(source, outcome, prepared, now, jitter)],
+        stories,
+        routes,
+        now,
+        labels=labels,
+        tally=tally,
     )
-    grouped, touched, keyed = _group_batch(stories, prepared.items)
-    for position, judged in enumerate(prepared.items):
-        batch.items.append((keyed.get(position, judged.item), judged.identities))
-    batch.stories = [(s, stories.index.story_state(k)) for k, s in touched.items()]
-    if not baseline and touched:
-        routed = route_batch(
-            grouped,
+    batch.tally = after
+    return batch
+
+
+def decide_cycle(
+    fetched: Sequence[Fetched],
+    stories: OpenStories,
+    routes: Routes,
+    now: datetime,
+    *,
+    labels: Callable[[str], str],
+    tally: BurstTally | None = None,
+) -> tuple[list[IngestBatch], BurstTally]:
+    """Decide a window of fetch outcomes (distinct sources) together, in a canonical order
+    that does not depend on the order they came in: group all their prepared items into
+    stories (updating ``stories``), route and render the alerts, and return one batch per
+    source, ordered by source id, with the cycle's updated burst tally.
+
+    Grouping uses :meth:`StoryIndex.assign_batch` over every relevant item of the window
+    (token rarity learnt from the whole window, then items in :func:`canonical_order`:
+    publication day, content, ``source id:item key``); routing follows the same order, so
+    which alert the per-channel cap keeps, which item opens a story (and so its key) and
+    which items are follow-ups are the same whatever order the fetches finished in. A
+    batch's deliveries are its alerts, then its follow-ups, each in that order.
+
+    The first successful poll of a source is its baseline: its items are grouped and
+    stored, nothing of it is routed. ``tally`` is what the poll cycle queued and held back
+    per channel before this window (empty: the cycle's first); the returned tally is the
+    one to pass to the next window, and to :func:`cycle_summaries` when the cycle ends. The
+    alert cap ``routes.burst_limit`` thus holds per channel per cycle.
+    """
+    ordered = sorted(fetched, key=lambda f: f.source.id)
+    if len({f.source.id for f in ordered}) != len(ordered):
+        raise ValueError("a source can be decided once per window")
+    before = tally or BurstTally()
+    batches = [
+        IngestBatch(
+            source_id=f.source.id,
+            state=success_state(
+                f.source, f.outcome, f.now, warning=f.prepared.warning, jitter=f.jitter
+            ),
+            now=f.now,
+            baseline=not f.source.state.baseline_done,
+            warning=f.prepared.warning,
+            fetched=f.prepared.fetched,
+            tally=before,
+        )
+        for f in ordered
+    ]
+    grouped, keyed = _group_window(stories, [f.prepared.items for f in ordered])
+    touched: list[dict[str, None]] = [{} for _ in ordered]
+    for n, _, story, _ in grouped:
+        touched[n][story.key] = None
+    states = {k: (stories.stories[k], stories.index.story_state(k)) for t in touched for k in t}
+    for n, f in enumerate(ordered):  # a story touched by several sources: one state, shared
+        batch = batches[n]
+        for position, judged in enumerate(f.prepared.items):
+            batch.items.append((keyed.get((n, position), judged.item), judged.identities))
+        batch.stories = [states[k] for k in touched[n]]
+    routed = [(item, story, new) for n, item, story, new in grouped if not batches[n].baseline]
+    after = before
+    if routed:
+        result = route_batch(
+            routed,
             channels=routes.channels,
             subscriptions=routes.subscriptions,
             alerted=stories.alerted,
             per_channel_limit=routes.burst_limit,
-            queued=batch.tally.alerts,
+            queued=before.alerts,
             now=now,
         )
         capped = [
-            (member, intents, touched[story.key])
-            for (member, story, _), intents in zip(grouped, routed.intents, strict=True)
+            (item, intents, stories.stories[story.key])
+            for (item, story, _), intents in zip(routed, result.intents, strict=True)
         ]
-        batch.deliveries, batch.tally = _rendered(
-            capped, routes, batch.tally, routed.queued, routed.held, routed.held_topics, labels
+        pending, after = _rendered(
+            capped, routes, before, result.queued, result.held, result.held_topics, labels
         )
-    stories.note_alerts(batch)
-    return batch
+        slot = {b.source_id: n for n, b in enumerate(batches)}
+        for source_id, delivery in sorted(pending, key=lambda p: enqueue_rank(p[1].kind)):
+            batches[slot[source_id]].deliveries.append(delivery)
+    for batch in batches:
+        batch.tally = after
+        stories.note_alerts(batch)
+    return batches, after
 
 
-def _group_batch(
-    stories: OpenStories, judged: Sequence[Judged]
-) -> tuple[list[tuple[Item, Story, bool]], dict[str, Story], dict[int, Item]]:
-    """Assign a batch's relevant items to stories with :meth:`StoryIndex.assign_batch`, in
-    its canonical order, so one source's items group the same whatever order its feed lists
-    them in. Returns the grouped items in that order, the stories they touched, and each
-    grouped item (now with its story key) by its position in ``judged``."""
-    members = [(i, j.item, j.fingerprint) for i, j in enumerate(judged) if j.item.relevant]
-    members = [m for m in members if m[2] is not None]
-    fps = [fp for _, _, fp in members if fp is not None]
-    order = sorted(range(len(fps)), key=lambda n: canonical_order(fps[n]))
+def _group_window(
+    stories: OpenStories, prepared: Sequence[Sequence[Judged]]
+) -> tuple[list[tuple[int, Item, Story, bool]], dict[tuple[int, int], Item]]:
+    """Assign the relevant items of a window's sources (``prepared``, one sequence per
+    source) to stories with :meth:`StoryIndex.assign_batch`, in its canonical order, so the
+    same items group the same whatever order their sources and feeds list them in. Returns
+    the grouped items in that order as ``(source number, item with its story key, story as
+    of the item, is_new)``, and each grouped item by ``(source number, feed position)``."""
+    members = [
+        (n, position, j.item, j.fingerprint)
+        for n, items in enumerate(prepared)
+        for position, j in enumerate(items)
+        if j.item.relevant and j.fingerprint is not None
+    ]
+    fps = [fp for _, _, _, fp in members if fp is not None]
+    order = sorted(range(len(fps)), key=lambda m: canonical_order(fps[m]))
     assigned = stories.index.assign_batch(fps)
-    grouped: list[tuple[Item, Story, bool]] = []
-    touched: dict[str, Story] = {}
-    keyed: dict[int, Item] = {}
-    for n in order:
-        position, item, _ = members[n]
-        key, is_new = assigned[n]
+    grouped: list[tuple[int, Item, Story, bool]] = []
+    keyed: dict[tuple[int, int], Item] = {}
+    for m in order:
+        n, position, item, _ = members[m]
+        key, is_new = assigned[m]
         existing = stories.stories.get(key)
         story = (
             open_story(key, item) if existing is None or is_new else extend_story(existing, item)
         )
         stories.stories[key] = story
-        touched[key] = story
-        keyed[position] = replace(item, story_key=key)
-        grouped.append((keyed[position], story, is_new))
-    return grouped, touched, keyed
+        keyed[(n, position)] = replace(item, story_key=key)
+        grouped.append((n, keyed[(n, position)], story, is_new))
+    return grouped, keyed
 
 
 def deliveries(
@@ -394,7 +467,8 @@ def deliveries(
             if id(intent) not in kept_ids:
                 topics.setdefault(intent.channel_id, set()).update(item.topics)
         capped.append((item, [i for i in intents if id(i) in kept_ids], story))
-    return _rendered(capped, routes, before, queued, overflow, topics, labels)
+    out, after = _rendered(capped, routes, before, queued, overflow, topics, labels)
+    return [delivery for _, delivery in out], after
 
 
 def _rendered(
@@ -405,18 +479,18 @@ def _rendered(
     held: dict[int, int],
     held_topics: dict[int, set[str]],
     labels: Callable[[str], str],
-) -> tuple[list[PendingDelivery], BurstTally]:
-    """Deliveries for intents the alert cap kept (follow-ups still within the budget), and
-    ``before`` plus this batch's queued alerts, held alerts (and their topics) and held
-    follow-ups. An alert or follow-up is rendered once per item and shared by every channel
-    receiving it (payloads are never mutated after rendering)."""
+) -> tuple[list[tuple[int, PendingDelivery]], BurstTally]:
+    """Deliveries for intents the alert cap kept (follow-ups still within the budget), each
+    with its item's source id, and ``before`` plus these queued alerts, held alerts (and
+    their topics) and held follow-ups. An alert or follow-up is rendered once per item and
+    shared by every channel receiving it (payloads are never mutated after rendering)."""
     flat = [(item, intent, story) for item, intents, story in capped for intent in intents]
     kept = [intent for _, intent, _ in flat]
     held_updates: dict[int, int] = {}
     if routes.followups is not None:
         kept, held_updates = routes.followups.take(kept)
     kept_ids = {id(i) for i in kept}
-    out: list[PendingDelivery] = []
+    out: list[tuple[int, PendingDelivery]] = []
     rendered: dict[tuple[int, int, bool], dict[str, Any]] = {}  # one render per item and kind
     for item, intent, story in flat:
         if id(intent) not in kept_ids:
@@ -434,17 +508,16 @@ def _rendered(
             payload = rendered[(id(item), id(story), followup)] = message_to_dict(
                 render_alert(view)
             )
-        out.append(
-            PendingDelivery(
-                channel_id=intent.channel_id,
-                kind=intent.kind,
-                dedupe_key=intent.dedupe_key,
-                payload=payload,
-                story_key=story.key,
-                item_key=item.key,
-                thread_key=story.key,
-            )
+        delivery = PendingDelivery(
+            channel_id=intent.channel_id,
+            kind=intent.kind,
+            dedupe_key=intent.dedupe_key,
+            payload=payload,
+            story_key=story.key,
+            item_key=item.key,
+            thread_key=story.key,
         )
+        out.append((item.source_id, delivery))
     if not held and not held_updates:
         return out, replace(before, alerts=queued)
     topics = dict(before.held_topics)
