@@ -162,6 +162,7 @@ class App:
             alerts_per_channel_per_poll=file.alerts_per_channel_per_poll,
             followups_per_story_per_hour=file.followups_per_story_per_hour,
             followups_per_channel_per_poll=file.followups_per_channel_per_poll,
+            deadline_s=file.poll.deadline,
         )
 
     @property

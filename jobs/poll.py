@@ -9,22 +9,29 @@ and runs a pipeline in three stages joined by queues:
 2. prepare: whatever outcomes are waiting are taken together, their sources' known identity
    keys loaded in one query, and parsing/classification started (in worker processes for
    large groups);
-3. decide + commit: in arrival order, story assignment and routing (the one place that
-   updates the open-stories view), then transactions of up to ``COMMIT_ROWS`` rows of whole
-   source batches: each source's items, stories, delivery intents and fetch state together
-   (the outbox guarantee).
+3. decide window + commit: prepared sources are gathered into a window, which closes when
+   every source in flight is in it, when it holds ``WINDOW_ITEMS`` new items, or at its
+   barrier, min(2 s, fetch deadline / 4) after its first source came in (a slow source is
+   decided in a later window and holds nobody); each source's raw bytes are released as
+   soon as it is parsed. The window is decided as one (``decide_cycle``: story assignment
+   and routing in a canonical order, so the stories do not depend on the order the fetches
+   finished in; the one place that updates the open-stories view), then committed in
+   transactions of up to ``COMMIT_ROWS`` rows of whole source batches, in source order:
+   each source's items, stories, delivery intents and fetch state together (the outbox
+   guarantee), and a follow-up in the same transaction as its parent alert, which is
+   enqueued first (``commit_slices``).
 
-The event loop also serves chat requests (``run``), so stage 3 keeps its CPU off it:
-``decide`` (with an inline prepare) runs in a worker thread, one source at a time, the
-commit stage awaiting it (so the open-stories view is only ever touched by one thread), and
-the group commit runs on the database's writer thread (``Database.on_writer``).
+The event loop also serves chat requests (``run``), so stage 3 keeps its CPU off it: an
+inline prepare and ``decide_cycle`` run in a worker thread, the window stage awaiting them
+(so the open-stories view is only ever touched by one thread), and the group commit runs on
+the database's writer thread (``Database.on_writer``).
 
 Isolation: whatever goes wrong with one source (a fetch, a hostile feed that makes the parser
 raise anything, a worker dying, a database error on its rows) becomes that source's recorded
 error with backoff; the other sources go on. There is no cycle barrier: ``poll_due`` starts
 every due source and waits for them (``poll --once``), while ``run`` calls :meth:`Poller.tick`
-every few seconds, which starts the sources that came due and returns at once, so a slow
-source delays nobody.
+every few seconds, which starts the sources that came due and returns at once; a window
+waits at most its short barrier, so a slow source delays nobody.
 
 The first successful poll of a source is its baseline: items are stored, nothing is alerted.
 """
@@ -35,22 +42,24 @@ import asyncio
 import gc
 import logging
 import random
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.domain.classify import Classifier
 from bot.domain.errors import DatabaseUnavailableError, ParseError
 from bot.domain.ingest import (
+    Fetched,
     IngestBatch,
     Judge,
     OpenStories,
     Prepared,
     Routes,
     cycle_summaries,
-    decide,
+    decide_cycle,
     failed_batch,
     not_modified_batch,
 )
@@ -64,7 +73,7 @@ from bot.domain.ports import (
     PollSourceStore,
     StoryWindowStore,
 )
-from bot.domain.route import BurstTally, FollowupBudget
+from bot.domain.route import BurstTally, FollowupBudget, enqueue_rank
 from bot.domain.stories import StoryIndex
 from bot.domain.taxonomy import Taxonomy
 from bot.metrics import Metrics
@@ -75,7 +84,12 @@ log = logging.getLogger(__name__)
 
 STORY_WINDOW = timedelta(days=4)
 VIEW_MAX_AGE = timedelta(seconds=30)  # open stories and routes are reloaded this often
-GROUP_MAX = 32  # sources prepared and decided together at most (bounds memory)
+GROUP_MAX = 32  # sources whose parsing starts together at most
+# A decide window closes when its sources hold this many new items (bounds memory), when
+# every source in flight is in it, or BARRIER_MAX_S (at most a quarter of the fetch deadline)
+# after its first source came in, so a slow source holds nobody (module docstring).
+WINDOW_ITEMS = 5000
+BARRIER_MAX_S = 2.0
 # Rows written per transaction at most (whole source batches). SQLite holds its one write
 # lock from a transaction's first insert to its commit, and every chat request that uses the
 # database records its replay guard (a write) before it is acknowledged: short transactions
@@ -155,6 +169,12 @@ class PollPorts:
     alerts_per_channel_per_poll: int
     followups_per_story_per_hour: int
     followups_per_channel_per_poll: int
+    deadline_s: float  # a fetch's deadline (``poll.deadline``): sets the window barrier
+
+
+def barrier_s_of(deadline_s: float) -> float:
+    """How long a decide window waits for more sources after its first: min(2 s, deadline/4)."""
+    return min(BARRIER_MAX_S, deadline_s / 4)
 
 
 def judge_of(ports: PollPorts) -> Judge:
@@ -195,6 +215,8 @@ class _Job:
     now: datetime
     done: asyncio.Future[SourceResult]
     outcome: FetchOutcome | None = None
+    prepared: Prepared | None = None  # parsed and judged (the body is then released)
+    error: str | None = None  # why its body could not be read
 
 
 @dataclass
@@ -210,9 +232,17 @@ class _Cycle:
 
 
 class Poller:
-    """Polls sources through the fetch -> prepare -> commit pipeline (module docstring)."""
+    """Polls sources through the fetch -> prepare -> decide window -> commit pipeline (module
+    docstring). ``barrier_s`` overrides the window barrier of ``ports.deadline_s`` (tests)."""
 
-    def __init__(self, ports: PollPorts, *, workers: int | None = None, pool_min: int = 32) -> None:
+    def __init__(
+        self,
+        ports: PollPorts,
+        *,
+        workers: int | None = None,
+        pool_min: int = 32,
+        barrier_s: float | None = None,
+    ) -> None:
         self.ports = ports
         count = ports.workers if workers is None else workers
         self.cpu = CpuStage(
@@ -221,9 +251,12 @@ class Poller:
             taxonomy_path=ports.taxonomy_path,
             pool_min=pool_min,
         )
+        self.barrier_s = barrier_s_of(ports.deadline_s) if barrier_s is None else barrier_s
         self._fetcher: Fetcher | None = None
         self._fetched: asyncio.Queue[_Job] = asyncio.Queue()
-        self._prepared: asyncio.Queue[tuple[list[_Job], list[Any]]] = asyncio.Queue(maxsize=2)
+        self._prepared: asyncio.Queue[tuple[list[_Job], list[Any]]] = asyncio.Queue(maxsize=1)
+        self._next: asyncio.Task[tuple[list[_Job], list[Any]]] | None = None
+        self._carry: tuple[list[_Job], list[Any]] | None = None  # the rest of a group
         self._stages: list[asyncio.Task[None]] = []
         self._fetches: set[asyncio.Task[None]] = set()
         self._in_flight: set[int] = set()
@@ -238,7 +271,7 @@ class Poller:
         self._fetcher = await self.ports.fetcher().__aenter__()
         self._stages = [
             asyncio.create_task(self._prepare_stage()),
-            asyncio.create_task(self._commit_stage()),
+            asyncio.create_task(self._window_stage()),
         ]
         return self
 
@@ -246,10 +279,11 @@ class Poller:
         await self.aclose()
 
     async def aclose(self) -> None:
-        for task in [*self._fetches, *self._stages]:
+        tasks = [*self._fetches, *self._stages, *([self._next] if self._next else [])]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._fetches, *self._stages, return_exceptions=True)
-        self._stages, self._fetches = [], set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._stages, self._fetches, self._next = [], set(), None
         await self._close_cycle(self.ports.clock())
         if self._fetcher is not None:
             await self._fetcher.aclose()
@@ -325,7 +359,7 @@ class Poller:
             await self._prepared.put((jobs, work))
 
     async def _start_prepare(self, jobs: list[_Job]) -> list[Any]:
-        """Per job: None (nothing to parse), or a Future/Prepared/exception."""
+        """Per job: None (nothing to parse), or a Future/_Deferred/exception."""
         parse = [j for j in jobs if _has_body(j.outcome)]
         known = await self.ports.ingest.known_identities_of(j.source.id for j in parse)
         # a large poll uses the workers from its first body on; an all-304 one never starts them
@@ -344,31 +378,152 @@ class Poller:
                 work.append(_Deferred(job, ids))
         return work
 
-    # ----------------------------------------------------------------- stage 3: commit
+    async def _parsed(self, job: _Job, work: Any) -> int:
+        """Wait for ``job``'s prepare ``work`` (run it, when inline) and release its body;
+        returns how many new items it holds. A failure is recorded as the job's ``error``."""
+        if work is None:  # failed or not modified: nothing to parse
+            return 0
+        try:
+            if isinstance(work, BaseException):  # preparing its group failed
+                raise work
+            if isinstance(work, asyncio.Future):
+                job.prepared = await work
+            else:  # CPU: off the event loop (module docstring)
+                job.prepared = await asyncio.to_thread(work.run, self)
+        except ParseError as exc:
+            job.error = str(exc)
+        except Exception as exc:  # hostile input: any error is this source's failure only
+            if not isinstance(exc, WorkerDied | DatabaseUnavailableError):
+                log.warning("source %s (%s): %s", job.source.id, job.source.name, _unexpected(exc))
+            job.error = _unexpected(exc)
+        if job.outcome is not None and job.outcome.body:
+            job.outcome = replace(job.outcome, body=b"")  # parsed: the bytes are not needed
+        return len(job.prepared.items) if job.prepared is not None else 0
 
-    async def _commit_stage(self) -> None:
+    # ----------------------------------------------------------------- stage 3: decide window
+
+    async def _window_stage(self) -> None:
+        """Gather a window of prepared sources (module docstring: until every source in flight
+        is in, WINDOW_ITEMS new items, or the barrier), decide it, commit it; again."""
+        loop = asyncio.get_running_loop()
         while True:
-            jobs, work = await self._prepared.get()
+            window: list[_Job] = []
+            items = await self._take(await self._next_group(), window, 0)
+            closes_at = loop.time() + self.barrier_s
+            while items < WINDOW_ITEMS and len(window) < len(self._in_flight):
+                group = await self._group_before(closes_at)
+                if group is None:
+                    break  # the barrier: later sources go to the next window
+                items = await self._take(group, window, items)
             try:
-                results = await self._decide_and_commit(jobs, work)
+                results = await self._decide_and_commit(window)
             except Exception as exc:
-                _log_failure(exc, "ingesting %d source(s) failed", len(jobs))
-                results = [await self._fail_alone(j, _unexpected(exc)) for j in jobs]
-            for job, result in zip(jobs, results, strict=True):
+                _log_failure(exc, "ingesting %d source(s) failed", len(window))
+                self._view = None  # it may hold the window's stories: reload it
+                results = [await self._fail_alone(j, _unexpected(exc)) for j in window]
+            for job, result in zip(window, results, strict=True):
                 self._finish(job, result)
 
-    async def _decide_and_commit(self, jobs: list[_Job], work: list[Any]) -> list[SourceResult]:
-        view, routes = self._view, self._routes
-        if any(w is not None for w in work):  # something to group and route
-            view, routes = await self._current_view(max(j.now for j in jobs))
-        batches: list[IngestBatch] = []
-        for job, w in zip(jobs, work, strict=True):
-            batches.append(await self._decide(job, w, view, routes))
-            await asyncio.sleep(0)  # let fetches in flight read their responses meanwhile
-        results: list[SourceResult] = []
-        for part in commit_slices(batches):
-            results += await self._commit(jobs[part], batches[part])
-        return results
+    async def _next_group(self) -> tuple[list[_Job], list[Any]]:
+        if self._carry is not None:
+            group, self._carry = self._carry, None
+            return group
+        if self._next is None:
+            self._next = asyncio.ensure_future(self._prepared.get())
+        group = await self._next
+        self._next = None
+        return group
+
+    async def _group_before(self, closes_at: float) -> tuple[list[_Job], list[Any]] | None:
+        """The next prepared group, or None when none came before loop time ``closes_at``
+        (the wait for it goes on, for the next window: nothing taken off the queue is lost)."""
+        if self._carry is not None:
+            return await self._next_group()
+        if self._next is None:
+            self._next = asyncio.ensure_future(self._prepared.get())
+        left = closes_at - asyncio.get_running_loop().time()
+        if left <= 0 and not self._next.done():
+            return None
+        done, _ = await asyncio.wait({self._next}, timeout=max(left, 0))
+        return await self._next_group() if done else None
+
+    async def _take(
+        self, group: tuple[list[_Job], list[Any]], window: list[_Job], items: int
+    ) -> int:
+        """Add ``group``'s sources to ``window`` (which holds ``items`` new items) until it
+        holds WINDOW_ITEMS; the rest of the group opens the next window. Returns the count."""
+        jobs, work = group
+        for n, (job, w) in enumerate(zip(jobs, work, strict=True)):
+            if items >= WINDOW_ITEMS:
+                self._carry = (jobs[n:], work[n:])
+                break
+            items += await self._parsed(job, w)
+            window.append(job)
+        return items
+
+    # ----------------------------------------------------------------- stage 4: commit
+
+    async def _decide_and_commit(self, jobs: Sequence[_Job]) -> list[SourceResult]:
+        """Decide a window (canonical order: sources by id, ``decide_cycle``) and commit it
+        in slices of whole batches; results in the order of ``jobs``."""
+        ordered = sorted(jobs, key=lambda j: j.source.id)
+        parsed = [j for j in ordered if j.prepared is not None]
+        decided: dict[int, IngestBatch] = {}
+        if parsed:
+            decided = await self._decide_window(parsed)
+        batches = [
+            decided.pop(j.source.id) if j.source.id in decided else _unparsed_batch(j)
+            for j in ordered
+        ]
+        for job in parsed:
+            job.prepared = None  # decided: the batches hold what is stored
+        # each slice's batches are let go once committed (the window holds thousands of items)
+        slices = deque((ordered[p], batches[p]) for p in commit_slices(batches))
+        del batches
+        results: dict[int, SourceResult] = {}
+        while slices:
+            part_jobs, part = slices.popleft()
+            for job, result in zip(part_jobs, await self._commit(part_jobs, part), strict=True):
+                results[job.source.id] = result
+            del part
+        return [results[j.source.id] for j in jobs]
+
+    async def _decide_window(self, jobs: list[_Job]) -> dict[int, IngestBatch]:
+        """``decide_cycle`` over the window's parsed sources, off the event loop (the only
+        place that updates the open-stories view; one window at a time). Should it raise, the
+        view is reloaded and each source decided alone, so an error stays with its source."""
+        now = max(j.now for j in jobs)
+        view, routes = await self._current_view(now)
+        assert self._cycle is not None
+        cycle, labels = self._cycle, self.ports.taxonomy.label
+        fetched = [_fetched(j) for j in jobs]
+        try:
+            batches, cycle.tally = await asyncio.to_thread(
+                decide_cycle, fetched, view, routes, now, labels=labels, tally=cycle.tally
+            )
+            return {b.source_id: b for b in batches}
+        except Exception:
+            log.exception("deciding %d source(s) together failed; one at a time", len(jobs))
+        self._view = view = await StoryWindow.load(self.ports, now)  # it may hold a part
+        out: dict[int, IngestBatch] = {}
+        for job, one in zip(jobs, fetched, strict=True):
+            try:
+                (batch,), cycle.tally = await asyncio.to_thread(
+                    decide_cycle, [one], view, routes, now, labels=labels, tally=cycle.tally
+                )
+            except Exception as exc:
+                log.warning("source %s (%s): %s", job.source.id, job.source.name, _unexpected(exc))
+                self._view = None  # it may hold part of this source: the next window reloads it
+                batch = failed_batch(
+                    job.source, _unexpected(exc), job.outcome, job.now, jitter=one.jitter
+                )
+            out[job.source.id] = batch
+        for batch in out.values():  # each story as the whole window left it
+            batch.stories = [
+                (view.stories.get(s.key, s), view.index.story_state(s.key) or state)
+                for s, state in batch.stories
+            ]
+        return out
 
     async def _commit(self, jobs: list[_Job], batches: list[IngestBatch]) -> list[SourceResult]:
         try:
@@ -381,47 +536,6 @@ class Poller:
         for job, batch, new in zip(jobs, batches, inserted, strict=True):
             results.append(await self._after_commit(job, batch, new))
         return results
-
-    async def _decide(
-        self, job: _Job, work: Any, view: OpenStories | None, routes: Routes | None
-    ) -> IngestBatch:
-        source, outcome, now = job.source, job.outcome, job.now
-        assert outcome is not None
-        jitter = random.random()
-        if not outcome.ok:
-            error = outcome.error or "fetch failed"
-            return failed_batch(source, error, outcome, now, jitter=jitter)
-        if work is None:
-            return not_modified_batch(source, outcome, now, jitter=jitter)
-        assert view is not None and routes is not None and self._cycle is not None
-        labels = self.ports.taxonomy.label
-        cycle = self._cycle
-        try:
-            pooled: Prepared | None = await work if isinstance(work, asyncio.Future) else None
-
-            def run() -> IngestBatch:  # pure CPU: off the event loop (module docstring)
-                prepared = pooled if pooled is not None else work.run(self)
-                return decide(
-                    source,
-                    outcome,
-                    prepared,
-                    view,
-                    routes,
-                    now,
-                    labels=labels,
-                    jitter=jitter,
-                    tally=cycle.tally,
-                )
-
-            batch = await asyncio.to_thread(run)
-            cycle.tally = batch.tally
-            return batch
-        except ParseError as exc:
-            return failed_batch(source, str(exc), outcome, now, jitter=jitter)
-        except Exception as exc:  # hostile input: any error is this source's failure only
-            if not isinstance(exc, WorkerDied):
-                log.warning("source %s (%s): %s", source.id, source.name, _unexpected(exc))
-            return failed_batch(source, _unexpected(exc), outcome, now, jitter=jitter)
 
     async def _commit_alone(self, job: _Job, batch: IngestBatch) -> SourceResult:
         try:
@@ -504,11 +618,15 @@ class Poller:
 def commit_slices(batches: Sequence[IngestBatch], rows: int = COMMIT_ROWS) -> Iterator[slice]:
     """Consecutive runs of ``batches`` of at most ``rows`` rows each (items, stories and
     deliveries, one for the state), in order; one batch larger than ``rows`` is a run alone.
-    A batch is never split: its items, stories and alerts commit together."""
+    A batch is never split: its items, stories and alerts commit together. Nor is a run of
+    batches from a follow-up's parent alert to the follow-up (a window decides several
+    sources' items of one story together): they commit in one transaction, which enqueues
+    the parent first (``IngestStore.commit_many``), whatever their order here."""
+    joined = _thread_spans(batches)
     start, size = 0, 0
     for n, batch in enumerate(batches):
         weight = 1 + len(batch.items) + len(batch.stories) + len(batch.deliveries)
-        if n > start and size + weight > rows:
+        if n > start and size + weight > rows and n not in joined:
             yield slice(start, n)
             start, size = n, 0
         size += weight
@@ -516,8 +634,25 @@ def commit_slices(batches: Sequence[IngestBatch], rows: int = COMMIT_ROWS) -> It
         yield slice(start, len(batches))
 
 
+def _thread_spans(batches: Sequence[IngestBatch]) -> set[int]:
+    """Positions ``n`` where no run may start, because batch ``n - 1`` and ``n`` both lie
+    between a follow-up and its parent alert (same channel and thread), in either order."""
+    parents: dict[tuple[int, str], int] = {}
+    for n, batch in enumerate(batches):
+        for d in batch.deliveries:
+            if enqueue_rank(d.kind) == 0 and d.thread_key:
+                parents.setdefault((d.channel_id, d.thread_key), n)
+    joined: set[int] = set()
+    for n, batch in enumerate(batches):
+        for d in batch.deliveries:
+            parent = parents.get((d.channel_id, d.thread_key or ""))
+            if enqueue_rank(d.kind) and parent is not None and parent != n:
+                joined.update(range(min(parent, n) + 1, max(parent, n) + 1))
+    return joined
+
+
 class _Deferred:
-    """A prepare job run inline, when the commit stage reaches it."""
+    """A prepare job run inline, when the window stage reaches it."""
 
     def __init__(self, job: _Job, known: frozenset[str]) -> None:
         self.job = job
@@ -528,6 +663,22 @@ class _Deferred:
         return poller.cpu.prepare_inline(
             self.job.source, self.job.outcome, self.known, self.job.now
         )
+
+
+def _fetched(job: _Job) -> Fetched:
+    assert job.outcome is not None and job.prepared is not None
+    return Fetched(job.source, job.outcome, job.prepared, job.now, random.random())
+
+
+def _unparsed_batch(job: _Job) -> IngestBatch:
+    """The batch of a source with nothing to decide: failed, unreadable or not modified."""
+    source, outcome, now, jitter = job.source, job.outcome, job.now, random.random()
+    if outcome is None or not outcome.ok:
+        error = (outcome.error if outcome else None) or "fetch failed"
+        return failed_batch(source, error, outcome, now, jitter=jitter)
+    if job.error is not None:
+        return failed_batch(source, job.error, outcome, now, jitter=jitter)
+    return not_modified_batch(source, outcome, now, jitter=jitter)
 
 
 def _has_body(outcome: FetchOutcome | None) -> bool:
@@ -588,14 +739,15 @@ async def process_outcomes(
     stories: OpenStories,
     now: datetime,
 ) -> list[SourceResult]:
-    """Ingest fetch outcomes inline, one transaction each, as one poll cycle (tests)."""
+    """Ingest fetch outcomes (distinct sources) inline as one decide window and one poll
+    cycle, committed like a poll's window; results in the order of ``outcomes`` (tests)."""
     poller = Poller(ports, workers=0)
     poller._view, poller._routes, poller._view_at = stories, routes, now
-    results = []
-    for source, outcome in outcomes:
-        job = _Job(source, now, asyncio.get_running_loop().create_future(), outcome)
-        work = await poller._start_prepare([job])
-        results += await poller._decide_and_commit([job], work)
+    loop = asyncio.get_running_loop()
+    jobs = [_Job(source, now, loop.create_future(), outcome) for source, outcome in outcomes]
+    for job, work in zip(jobs, await poller._start_prepare(jobs), strict=True):
+        await poller._parsed(job, work)
+    results = await poller._decide_and_commit(jobs)
     await poller._close_cycle(now)
     return results
 

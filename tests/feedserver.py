@@ -21,7 +21,8 @@ Endpoints besides ``/feeds/<i>`` (class constants hold the paths):
 ``/gzip-gzip`` ("Content-Encoding: gzip, gzip"); ``/gzip-feed`` and ``/deflate-feed`` (valid,
 compressed); ``/html`` (a page, not a feed); ``/malformed``; ``/garbage``; ``/empty``;
 ``/xxe``; ``/billion-laughs``; ``/deep-json`` (a JSON Feed whose items are 50,000 nested arrays);
-and any body registered with ``serve(path, body, ctype)``.
+and any body registered with ``serve(path, body, ctype, delay_s=0.0)`` (answered after
+``delay_s``: tests set the order in which fetches finish).
 """
 
 from __future__ import annotations
@@ -362,6 +363,7 @@ class _Response:
     status: int
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
+    delay_s: float = 0.0  # how long the server waits before answering
 
 
 REASONS = {
@@ -516,9 +518,10 @@ class FeedServer:
             content_type=CONTENT_TYPES[fmt],
         )
 
-    def serve(self, path: str, body: bytes, content_type: str) -> str:
-        """Serve ``body`` as-is at ``path`` with this Content-Type; returns its URL."""
-        self._extra[path] = _Response(200, [("Content-Type", content_type)], body)
+    def serve(self, path: str, body: bytes, content_type: str, *, delay_s: float = 0.0) -> str:
+        """Serve ``body`` as-is at ``path`` with this Content-Type, ``delay_s`` seconds after
+        each request came in; returns its URL."""
+        self._extra[path] = _Response(200, [("Content-Type", content_type)], body, delay_s)
         return self.url(path)
 
     def publish(self, index: int, n: int = 1) -> FeedInfo:
@@ -640,6 +643,8 @@ class FeedServer:
             return False
         static = self._static(path)
         if static is not None:
+            if static.delay_s > 0:
+                await asyncio.sleep(static.delay_s)
             return await self._send(writer, record, static)
         return await self._send(writer, record, _Response(404, [], b"not found\n"))
 

@@ -1,11 +1,10 @@
 """The fast ingest path stores exactly what the simple one does.
 
-Simple: each source fetched and ingested on its own (``process_outcomes``: CPU stage inline,
-one transaction per source, the open-stories view loaded once per round, one burst cycle per
-round, as the poller did before group commits and worker processes). Fast: ``Poller`` with
-worker processes, outcomes prepared and committed in groups. Same generated corpus (mixed
-formats), a baseline round and a round with new items; fetches run one at a time so both see
-the sources in the same order.
+Simple: each source fetched on its own, then the round's outcomes ingested as one decide
+window (``process_outcomes``: CPU stage inline, the open-stories view loaded once per round,
+one burst cycle per round). Fast: ``Poller`` with worker processes, outcomes prepared in
+groups as they arrive, a barrier long enough for the round to be one window. Same generated
+corpus (mixed formats), a baseline round and a round with new items.
 Items (relevance, topics, engagements, story), stories and deliveries must be identical.
 """
 
@@ -60,7 +59,7 @@ async def simple_round(app: App, now: datetime) -> None:
 
 async def fast_round(app: App, now: datetime) -> None:
     sources = await app.store.sources.all(enabled_only=True)
-    async with Poller(app.poll_ports(), workers=2, pool_min=1) as poller:
+    async with Poller(app.poll_ports(), workers=2, pool_min=1, barrier_s=120) as poller:
         results = await poller.poll(sources, now)
     assert all(r.status != "failed" for r in results), [r.error for r in results]
 
