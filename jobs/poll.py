@@ -408,8 +408,9 @@ class Poller:
         loop = asyncio.get_running_loop()
         while True:
             window: list[_Job] = []
-            items = await self._take(await self._next_group(), window, 0)
-            closes_at = loop.time() + self.barrier_s
+            first = await self._next_group()
+            closes_at = loop.time() + self.barrier_s  # from when its first sources came in
+            items = await self._take(first, window, 0)
             while items < WINDOW_ITEMS and len(window) < len(self._in_flight):
                 group = await self._group_before(closes_at)
                 if group is None:
