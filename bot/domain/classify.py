@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 import ahocorasick
@@ -151,15 +153,8 @@ class Classifier:
         if spanned:
             topics, sides, cues, thirds, setting = self._collect(cased, lower, title_end)
 
-        totals: dict[int, float] = {}
-        for t, h in topics.items():
-            if len(h) == 1:
-                _, _, weight, support, _ = h[0]
-                totals[t] = 0.0 if support else weight
-            else:
-                totals[t] = _weigh(h)
-        relevant, reasons = self._relevance(
-            totals, topics, sides, cues, thirds, setting, title_end, lower
+        relevant, reasons, totals = self._relevance(
+            topics, sides, cues, thirds, setting, title_end, lower
         )
         if not relevant:
             return Classification(relevant=False, why={"relevance": reasons})
@@ -190,6 +185,8 @@ class Classifier:
                 if rec.is_hit:
                     hits.append((start, end, rec))
 
+        near = [(s, e) for s, e, rec in spans if rec.near_miss]
+        excluding = [(s, e, rec.excluded) for s, e, rec in spans if rec.excluded]
         topics: dict[int, list[TopicHit]] = {}
         sides: tuple[list[SideHit], list[SideHit]] = ([], [])
         cues: list[Cue] = []
@@ -200,7 +197,7 @@ class Classifier:
             if rec.topics:
                 in_title = end < title_end
                 for topic, title_weight, weight, support, ident in rec.topics:
-                    if spans and _excluded(topic, start, end, spans):
+                    if excluding and _excluded(topic, start, end, excluding):
                         continue
                     hit = (start, end, title_weight if in_title else weight, support, ident)
                     found = topics.get(topic)
@@ -208,7 +205,9 @@ class Classifier:
                         topics[topic] = [hit]
                     else:
                         found.append(hit)
-            if spans and _near_miss(start, end, spans):
+            if not (rec.sides or rec.cue or rec.third):
+                continue
+            if near and _near_miss(start, end, near):
                 continue
             if rec.sides:
                 stop = cased.find(" ", end) if rec.prefix and cased[end] != " " else end
@@ -233,7 +232,6 @@ class Classifier:
 
     def _relevance(
         self,
-        totals: dict[int, float],
         topics: dict[int, list[TopicHit]],
         sides: tuple[list[SideHit], list[SideHit]],
         cues: list[Cue],
@@ -241,11 +239,17 @@ class Classifier:
         setting: int,
         title_end: int,
         text: str,
-    ) -> tuple[bool, list[str]]:
-        """Both sides, a link between them, and none of the rules that rule an item out."""
+    ) -> tuple[bool, list[str], dict[int, float]]:
+        """Both sides, a link between them, and none of the rules that rule an item out;
+        the reasons, and each topic's total weight (only weighed once both sides are
+        present: an item without them needs the totals of ``implies_side`` topics only)."""
         implied = (
-            [side for topic, side in self._implies if totals.get(topic, 0.0) >= THRESHOLD]
-            if totals and self._implies
+            [
+                side
+                for topic, side in self._implies
+                if topic in topics and _total(topics[topic]) >= THRESHOLD
+            ]
+            if topics and self._implies
             else []
         )
         cued = bool(cues)
@@ -269,19 +273,19 @@ class Classifier:
         if others:
             reasons.append(f"others named: {', '.join(others)}")
         if not both:
-            missing = " and ".join(
-                name
-                for name, ok in zip(SIDE_NAMES, (us_present, cn_present), strict=True)
-                if not ok
-            )
+            if us_present or cn_present:
+                missing = SIDE_NAMES[1] if us_present else SIDE_NAMES[0]
+            else:
+                missing = " and ".join(SIDE_NAMES)
             reasons.append(f"not relevant: no {missing} side")
-            return False, reasons
+            return False, reasons, {}
+        totals = {topic: _total(hits) for topic, hits in topics.items()}
         if setting == MULTILATERAL | PARTICIPATION and not dealings:
             reasons.append("not relevant: both sides only listed as guests of a multilateral event")
-            return False, reasons
+            return False, reasons, totals
         if not (pair or cued or any(total >= THRESHOLD for total in totals.values())):
             reasons.append("not relevant: both sides named but no dealings between them")
-            return False, reasons
+            return False, reasons, totals
         passing = (
             self._third_party_meeting(totals, sides, cues, thirds, title_end, pair)
             if thirds
@@ -292,8 +296,8 @@ class Classifier:
                 f"not relevant: a meeting with {others[0]}; the {SIDE_NAMES[passing]} side is "
                 "only mentioned in passing"
             )
-            return False, reasons
-        return True, reasons
+            return False, reasons, totals
+        return True, reasons, totals
 
     def _third_party_meeting(
         self,
@@ -337,18 +341,21 @@ class Classifier:
     ) -> None:
         """Leaders, ministers or deputies meeting make diplomacy; generic talks yield."""
         d = self._diplomacy
-        ranked = [any(kind in DIPLOMATIC_RANKS for _, _, _, kind, _ in side) for side in sides]
+        us_ranked, cn_ranked = _high_level(sides[0]), _high_level(sides[1])
         meeting = totals.get(d, 0.0) > 0
         bonus = 0.0
-        if all(ranked):
+        if us_ranked and cn_ranked:
             bonus = 0.7 if meeting else 0.3
-        elif any(ranked) and meeting:
+        elif (us_ranked or cn_ranked) and meeting:
             bonus = 0.4
         if bonus:
             totals[d] = totals.get(d, 0.0) + bonus
-        if not all(ranked) and any(totals.get(t, 0.0) >= THRESHOLD for t in self._yields_to):
-            totals.pop(d, None)
-            topics.pop(d, None)
+        if not (us_ranked and cn_ranked):
+            for t in self._yields_to:
+                if totals.get(t, 0.0) >= THRESHOLD:
+                    totals.pop(d, None)
+                    topics.pop(d, None)
+                    break
 
     def _explain(
         self,
@@ -358,12 +365,14 @@ class Classifier:
         reasons: list[str],
         cased: str,
     ) -> Classification:
-        ranked = sorted(totals.items(), key=_by_weight)
+        # By weight, heaviest first, then by topic: sort by topic, then (stable) by weight.
+        ranked = sorted(totals.items())
+        ranked.sort(key=itemgetter(1), reverse=True)
         chosen = [t for t, total in ranked if total >= THRESHOLD]
         if not chosen:
             chosen = [ranked[0][0] if ranked and ranked[0][1] > 0 else self._diplomacy]
         ids = self.topic_ids
-        scores = {ids[t]: round(total / (total + 1.0), 2) for t, total in ranked if total > 0}
+        scores = {ids[t]: _score(total) for t, total in ranked if total > 0}
         why: dict[str, list[str]] = {"relevance": reasons}
         for t in chosen:
             scores.setdefault(ids[t], 0.5)
@@ -455,19 +464,57 @@ def _describe_side(
     return present, line, extra
 
 
-def _by_weight(pair: tuple[int, float]) -> tuple[float, int]:
-    topic, total = pair
-    return (-total, topic)
+@lru_cache(maxsize=4096)
+def _score(total: float) -> float:
+    """The score shown for a topic's total weight (cached: totals are sums of a few
+    taxonomy weights, so few distinct values recur, and ``round`` to digits is slow)."""
+    return round(total / (total + 1.0), 2)
+
+
+def _high_level(hits: list[SideHit]) -> bool:
+    """True when a side is named by a leader, minister, deputy or high office."""
+    for hit in hits:  # noqa: SIM110 (a loop: no generator per call)
+        if hit[3] in DIPLOMATIC_RANKS:
+            return True
+    return False
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _total(hits: list[TopicHit]) -> float:
+    """A topic's weight from its hits (a lone support phrase weighs nothing)."""
+    if len(hits) == 1:
+        _, _, weight, support, _ = hits[0]
+        return 0.0 if support else weight
+    return _weigh(hits)
 
 
 def _weigh(hits: list[TopicHit]) -> float:
     """Core weight plus support weight (support only counts beside a core phrase).
 
     Distinct phrases count once (plural folded); a hit inside a longer hit does not count.
+    ``hits`` come in scan order, i.e. by end offset. While each hit starts at or after the
+    end of the one before, none can lie inside another (a hit spans at least two
+    characters; neighbouring words share the space between them), so all count; the first
+    overlap hands the list to :func:`_weigh_nested`.
     """
+    best: dict[str, float] = {}
+    core = False
+    last = -1
+    for start, end, weight, support, ident in hits:
+        if start < last:
+            return _weigh_nested(hits)
+        last = end
+        if not support:
+            core = True
+        if weight > best.get(ident, 0.0):
+            best[ident] = weight
+    return sum(best.values()) if core else 0.0
+
+
+def _weigh_nested(hits: list[TopicHit]) -> float:
+    """:func:`_weigh` for hits that may lie inside one another."""
     best: dict[str, float] = {}
     core = False
     for start, end, weight, support, ident in hits:
@@ -489,30 +536,51 @@ def _surface(cased: str, start: int, end: int) -> str:
     return cased[start + 1 : stop if stop >= 0 else len(cased)].strip()
 
 
-def _near_miss(start: int, end: int, spans: list[tuple[int, int, Record]]) -> bool:
-    """True when the hit lies inside a near-miss phrase longer than itself."""
-    return any(
-        rec.near_miss and s <= start and end <= e and e - s > end - start for s, e, rec in spans
-    )
+def _near_miss(start: int, end: int, near: list[tuple[int, int]]) -> bool:
+    """True when the hit lies inside a near-miss phrase (``near``: their spans) longer than
+    itself."""
+    size = end - start
+    for s, e in near:  # noqa: SIM110 (a loop: no generator per call)
+        if s <= start and end <= e and e - s > size:
+            return True
+    return False
 
 
-def _excluded(topic: int, start: int, end: int, spans: list[tuple[int, int, Record]]) -> bool:
-    return any(topic in rec.excluded and s <= start and end <= e for s, e, rec in spans)
+def _excluded(
+    topic: int, start: int, end: int, excluding: list[tuple[int, int, tuple[int, ...]]]
+) -> bool:
+    """True when the hit lies inside an exclusion of ``topic`` (``excluding``: the spans of
+    exclusions with the topics each excludes)."""
+    for s, e, excluded in excluding:  # noqa: SIM110 (a loop: no generator per call)
+        if s <= start and end <= e and topic in excluded:
+            return True
+    return False
 
 
 def _paired(sides: tuple[list[SideHit], list[SideHit]], text: str) -> str:
-    """Both sides named next to each other ("US-China", "Biden and Xi"), or ''."""
+    """Both sides named next to each other ("US-China", "Biden and Xi"), or ''.
+
+    Pairs are tried US hit by US hit, each against the China hits in order; companies and
+    places never pair. Glue longer than 9 characters is never in ``PAIR_GLUE``.
+    """
+    china = [hit for hit in sides[1] if hit[3] not in WEAK_KINDS]
+    if not china:
+        return ""
     for us_start, us_end, us_label, us_kind, _ in sides[0]:
-        for cn_start, cn_end, cn_label, cn_kind, _ in sides[1]:
-            if us_kind in WEAK_KINDS or cn_kind in WEAK_KINDS:
-                continue
+        if us_kind in WEAK_KINDS:
+            continue
+        for cn_start, cn_end, cn_label, _, _ in china:
             if us_end <= cn_start:
+                if cn_start - us_end > 9:
+                    continue
                 glue = text[us_end:cn_start]
             elif cn_end <= us_start:
+                if us_start - cn_end > 9:
+                    continue
                 glue = text[cn_end:us_start]
             else:
                 continue
-            if len(glue) <= 9 and glue.strip() in PAIR_GLUE:
+            if glue.strip() in PAIR_GLUE:
                 return f"{us_label}–{cn_label}"
     return ""
 
