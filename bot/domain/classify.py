@@ -24,7 +24,7 @@ at least one topic; an irrelevant one gets none.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any
@@ -42,6 +42,8 @@ WEAK_KINDS = frozenset({"company", "place"})
 PAIR_GLUE = frozenset({"", "and", "and the", "to", "vs", "versus", "or"})
 SIDE_NAMES = ("US", "China")
 SIDE_IDS = {"us": 0, "cn": 1}
+# Where shorter keys of a topic lie inside a longer key of that topic: (offset, length - 1).
+Inner = tuple[tuple[int, int], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +51,9 @@ class Record:
     """What one compiled key stands for (slotted: attribute reads are as fast as indexing)."""
 
     length: int  # key length, padding included
-    # (topic, headline weight, weight, is_support, ident) per topic phrase
-    topics: tuple[tuple[int, float, float, bool, str], ...]
+    # (topic, headline weight, weight, is_support, ident, inner) per topic phrase; inner:
+    # (offset, length - 1) of every shorter key of the same topic inside this key
+    topics: tuple[tuple[int, float, float, bool, str, Inner], ...]
     excluded: tuple[int, ...]  # topics this key excludes
     # (side, label, kind, folded label); kind is an actor rank, "country", "issue" (Taiwan),
     # "company" or "place"
@@ -66,8 +69,11 @@ class Record:
 
 MULTILATERAL = 1
 PARTICIPATION = 2
-# A topic hit: (start, end, weight, is_support, ident).
-TopicHit = tuple[int, int, float, bool, str]
+# What the automaton holds per lower-cased key: (the key as written if it is matched in
+# capitals only, else "", its record) for each spelling.
+Variants = tuple[tuple[str, Record], ...]
+# A topic hit: (start, end, weight, is_support, ident, inner keys of its topic).
+TopicHit = tuple[int, int, float, bool, str, Inner]
 # A side hit: (word start, word end, label, kind, folded label).
 SideHit = tuple[int, int, str, str, str]
 # An interaction cue: (label, words as written, start).
@@ -107,14 +113,16 @@ class Classifier:
         title_end = len(head) + 2
 
         # One pass that takes every hit as it comes. Exclusions and near-misses are rare; an item
-        # with one is read again by _collect, which checks each hit against them.
+        # with one is read again by _collect, which checks each hit against them (the matches
+        # are kept, so the text is scanned once).
+        matches: list[tuple[int, Variants]] = list(self._automaton.iter(lower))
         topics: dict[int, list[TopicHit]] = {}
         sides: tuple[list[SideHit], list[SideHit]] = ([], [])
         cues: list[Cue] = []
         thirds: list[tuple[int, str]] = []
         setting = 0
         spanned = False
-        for end, variants in self._automaton.iter(lower):
+        for end, variants in matches:
             for cased_key, rec in variants:
                 start = end - rec.length + 1
                 if cased_key and cased[start : end + 1] != cased_key:
@@ -127,8 +135,15 @@ class Classifier:
                 setting |= rec.setting
                 if rec.topics:
                     in_title = end < title_end
-                    for topic, title_weight, weight, support, ident in rec.topics:
-                        hit = (start, end, title_weight if in_title else weight, support, ident)
+                    for topic, title_weight, weight, support, ident, inner in rec.topics:
+                        hit = (
+                            start,
+                            end,
+                            title_weight if in_title else weight,
+                            support,
+                            ident,
+                            inner,
+                        )
                         found = topics.get(topic)
                         if found is None:
                             topics[topic] = [hit]
@@ -151,7 +166,7 @@ class Classifier:
             if spanned:
                 break
         if spanned:
-            topics, sides, cues, thirds, setting = self._collect(cased, lower, title_end)
+            topics, sides, cues, thirds, setting = _collect(matches, cased, title_end)
 
         relevant, reasons, totals = self._relevance(
             topics, sides, cues, thirds, setting, title_end, lower
@@ -160,66 +175,6 @@ class Classifier:
             return Classification(relevant=False, why={"relevance": reasons})
         self._diplomacy_weight(totals, topics, sides)
         return self._explain(totals, topics, sides, reasons, cased)
-
-    def _collect(
-        self, cased: str, lower: str, title_end: int
-    ) -> tuple[
-        dict[int, list[TopicHit]],
-        tuple[list[SideHit], list[SideHit]],
-        list[Cue],
-        list[tuple[int, str]],
-        int,
-    ]:
-        """Topic, side, cue and third-party hits of an item that has exclusions or
-        near-misses: every hit is checked against them (the same result as the one pass
-        ``classify`` makes when there are none)."""
-        hits: list[tuple[int, int, Record]] = []
-        spans: list[tuple[int, int, Record]] = []
-        for end, variants in self._automaton.iter(lower):
-            for cased_key, rec in variants:
-                start = end - rec.length + 1
-                if cased_key and cased[start : end + 1] != cased_key:
-                    continue
-                if rec.is_span:
-                    spans.append((start, end, rec))
-                if rec.is_hit:
-                    hits.append((start, end, rec))
-
-        near = [(s, e) for s, e, rec in spans if rec.near_miss]
-        excluding = [(s, e, rec.excluded) for s, e, rec in spans if rec.excluded]
-        topics: dict[int, list[TopicHit]] = {}
-        sides: tuple[list[SideHit], list[SideHit]] = ([], [])
-        cues: list[Cue] = []
-        thirds: list[tuple[int, str]] = []
-        setting = 0
-        for start, end, rec in hits:
-            setting |= rec.setting
-            if rec.topics:
-                in_title = end < title_end
-                for topic, title_weight, weight, support, ident in rec.topics:
-                    if excluding and _excluded(topic, start, end, excluding):
-                        continue
-                    hit = (start, end, title_weight if in_title else weight, support, ident)
-                    found = topics.get(topic)
-                    if found is None:
-                        topics[topic] = [hit]
-                    else:
-                        found.append(hit)
-            if not (rec.sides or rec.cue or rec.third):
-                continue
-            if near and _near_miss(start, end, near):
-                continue
-            if rec.sides:
-                stop = cased.find(" ", end) if rec.prefix and cased[end] != " " else end
-                for side, label, kind, folded in rec.sides:
-                    sides[side].append((start + 1, stop, label, kind, folded))
-            if rec.cue:
-                surface = _surface(cased, start, end) if rec.prefix else cased[start + 1 : end]
-                cues.append((rec.cue, surface, start))
-            if rec.third:
-                thirds.append((start, rec.third))
-
-        return topics, sides, cues, thirds, setting
 
     def classify_many(self, rows: Iterable[Mapping[str, Any]]) -> list[Classification]:
         """Classify rows carrying ``title`` and ``summary`` (missing keys read as empty)."""
@@ -243,15 +198,12 @@ class Classifier:
         """Both sides, a link between them, and none of the rules that rule an item out;
         the reasons, and each topic's total weight (only weighed once both sides are
         present: an item without them needs the totals of ``implies_side`` topics only)."""
-        implied = (
-            [
-                side
-                for topic, side in self._implies
-                if topic in topics and _total(topics[topic]) >= THRESHOLD
-            ]
-            if topics and self._implies
-            else []
-        )
+        implied = [False, False]  # per side: a strong topic hit stands for it
+        if topics:
+            for topic, side in self._implies:
+                hits = topics.get(topic)
+                if hits is not None and _total(hits) >= THRESHOLD:
+                    implied[side] = True
         cued = bool(cues)
         presence = self._presence
         dealings = False
@@ -259,8 +211,8 @@ class Classifier:
             if label not in presence:
                 dealings = True
                 break
-        us_present, us_line, us_extra = _describe_side(0, sides[0], cued, dealings, 0 in implied)
-        cn_present, cn_line, cn_extra = _describe_side(1, sides[1], cued, dealings, 1 in implied)
+        us_present, us_line, us_extra = _describe_side(0, sides[0], cued, dealings, implied[0])
+        cn_present, cn_line, cn_extra = _describe_side(1, sides[1], cued, dealings, implied[1])
         reasons = [us_line, cn_line, *us_extra, *cn_extra]
         both = us_present and cn_present
         pair = _paired(sides, text) if both else ""
@@ -379,7 +331,7 @@ class Classifier:
             words = _unique(
                 [
                     cased[start + 1 : end] if cased[end] == " " else _surface(cased, start, end)
-                    for start, end, _, _, _ in topics.get(t, ())
+                    for start, end, _, _, _, _ in topics.get(t, ())
                 ]
             )
             if t == self._diplomacy:
@@ -398,6 +350,67 @@ class Classifier:
 
 
 _PASSING = frozenset({"country", "place", "company"})
+
+
+def _collect(
+    matches: list[tuple[int, Variants]], cased: str, title_end: int
+) -> tuple[
+    dict[int, list[TopicHit]],
+    tuple[list[SideHit], list[SideHit]],
+    list[Cue],
+    list[tuple[int, str]],
+    int,
+]:
+    """Topic, side, cue and third-party hits of an item that has exclusions or
+    near-misses: every hit is checked against them (the same result as the one pass
+    ``classify`` makes when there are none)."""
+    hits: list[tuple[int, int, Record]] = []
+    spans: list[tuple[int, int, Record]] = []
+    for end, variants in matches:
+        for cased_key, rec in variants:
+            start = end - rec.length + 1
+            if cased_key and cased[start : end + 1] != cased_key:
+                continue
+            if rec.is_span:
+                spans.append((start, end, rec))
+            if rec.is_hit:
+                hits.append((start, end, rec))
+
+    near = [(s, e) for s, e, rec in spans if rec.near_miss]
+    excluding = [(s, e, rec.excluded) for s, e, rec in spans if rec.excluded]
+    topics: dict[int, list[TopicHit]] = {}
+    sides: tuple[list[SideHit], list[SideHit]] = ([], [])
+    cues: list[Cue] = []
+    thirds: list[tuple[int, str]] = []
+    setting = 0
+    for start, end, rec in hits:
+        setting |= rec.setting
+        if rec.topics:
+            in_title = end < title_end
+            for topic, title_weight, weight, support, ident, inner in rec.topics:
+                if excluding and _excluded(topic, start, end, excluding):
+                    continue
+                hit = (start, end, title_weight if in_title else weight, support, ident, inner)
+                found = topics.get(topic)
+                if found is None:
+                    topics[topic] = [hit]
+                else:
+                    found.append(hit)
+        if not (rec.sides or rec.cue or rec.third):
+            continue
+        if near and _near_miss(start, end, near):
+            continue
+        if rec.sides:
+            stop = cased.find(" ", end) if rec.prefix and cased[end] != " " else end
+            for side, label, kind, folded in rec.sides:
+                sides[side].append((start + 1, stop, label, kind, folded))
+        if rec.cue:
+            surface = _surface(cased, start, end) if rec.prefix else cased[start + 1 : end]
+            cues.append((rec.cue, surface, start))
+        if rec.third:
+            thirds.append((start, rec.third))
+
+    return topics, sides, cues, thirds, setting
 
 
 def _unique(words: list[str]) -> list[str]:
@@ -485,7 +498,7 @@ def _high_level(hits: list[SideHit]) -> bool:
 def _total(hits: list[TopicHit]) -> float:
     """A topic's weight from its hits (a lone support phrase weighs nothing)."""
     if len(hits) == 1:
-        _, _, weight, support, _ = hits[0]
+        _, _, weight, support, _, _ = hits[0]
         return 0.0 if support else weight
     return _weigh(hits)
 
@@ -493,40 +506,27 @@ def _total(hits: list[TopicHit]) -> float:
 def _weigh(hits: list[TopicHit]) -> float:
     """Core weight plus support weight (support only counts beside a core phrase).
 
-    Distinct phrases count once (plural folded); a hit inside a longer hit does not count.
-    ``hits`` come in scan order, i.e. by end offset. While each hit starts at or after the
-    end of the one before, none can lie inside another (a hit spans at least two
-    characters; neighbouring words share the space between them), so all count; the first
-    overlap hands the list to :func:`_weigh_nested`.
+    Distinct phrases count once (plural folded); a hit inside a longer hit of the topic does
+    not count. A hit lies inside a longer one exactly when its span is one of the spans the
+    longer hit's key holds shorter keys of the topic at (``inner``, found when the taxonomy
+    is compiled), so no pair of hits needs comparing.
     """
+    inside: set[tuple[int, int]] | None = None
+    for start, _, _, _, _, inner in hits:
+        if inner:
+            if inside is None:
+                inside = set()
+            for offset, span in inner:
+                inside.add((start + offset, start + offset + span))
     best: dict[str, float] = {}
     core = False
-    last = -1
-    for start, end, weight, support, ident in hits:
-        if start < last:
-            return _weigh_nested(hits)
-        last = end
+    for start, end, weight, support, ident, _ in hits:
+        if inside and (start, end) in inside:
+            continue
         if not support:
             core = True
         if weight > best.get(ident, 0.0):
             best[ident] = weight
-    return sum(best.values()) if core else 0.0
-
-
-def _weigh_nested(hits: list[TopicHit]) -> float:
-    """:func:`_weigh` for hits that may lie inside one another."""
-    best: dict[str, float] = {}
-    core = False
-    for start, end, weight, support, ident in hits:
-        size = end - start
-        for s, e, _, _, _ in hits:
-            if s <= start and end <= e and e - s > size:
-                break
-        else:
-            if not support:
-                core = True
-            if weight > best.get(ident, 0.0):
-                best[ident] = weight
     return sum(best.values()) if core else 0.0
 
 
@@ -636,10 +636,12 @@ def _compile(taxonomy: Taxonomy) -> ahocorasick.Automaton:
     for index, topic in enumerate(taxonomy.topics):
         for phrase, weight in topic.phrases:
             for form in phrase_forms(phrase):
-                add(form, "topics", (index, weight * TITLE_BOOST, weight, False, _ident(phrase)))
+                add(
+                    form, "topics", (index, weight * TITLE_BOOST, weight, False, _ident(phrase), ())
+                )
         for phrase, weight in topic.support:
             for form in phrase_forms(phrase):
-                add(form, "topics", (index, weight * TITLE_BOOST, weight, True, _ident(phrase)))
+                add(form, "topics", (index, weight * TITLE_BOOST, weight, True, _ident(phrase), ()))
         for phrase in topic.exclusions:
             for form in phrase_forms(phrase):
                 add(form, "excl", index)
@@ -697,4 +699,41 @@ def _compile(taxonomy: Taxonomy) -> ahocorasick.Automaton:
     if not variants:
         automaton.add_word("\x00\x00", ())
     automaton.make_automaton()
-    return automaton
+    return _with_inner_keys(automaton, variants)
+
+
+def _with_inner_keys(
+    automaton: ahocorasick.Automaton, variants: dict[str, list[tuple[str, Record]]]
+) -> ahocorasick.Automaton:
+    """The automaton again, each topic phrase of a record given ``inner``: where shorter
+    keys of the same topic lie inside its key. A scan finds every key inside a longer key
+    wherever the longer key is found (the text there is that key), so these are exactly the
+    hits of a topic that lie inside a longer hit of it."""
+    result = ahocorasick.Automaton()
+    for key, found in variants.items():
+        within: dict[int, set[tuple[int, int]]] = {}
+        for end, others in automaton.iter(key):
+            for _, other in others:
+                if other.length < len(key):
+                    for entry in other.topics:
+                        within.setdefault(entry[0], set()).add(
+                            (end - other.length + 1, other.length - 1)
+                        )
+        records = tuple(
+            (
+                cased_key,
+                replace(
+                    rec,
+                    topics=tuple(
+                        (*entry[:5], tuple(sorted(within.get(entry[0], ()))))
+                        for entry in rec.topics
+                    ),
+                ),
+            )
+            for cased_key, rec in found
+        )
+        result.add_word(key, records)
+    if not variants:
+        result.add_word("\x00\x00", ())
+    result.make_automaton()
+    return result
