@@ -6,6 +6,8 @@
 The feed server runs in its own process (as in ``benchmarks.ingest``); this process runs
 ``poll_due`` under cProfile and prints the top functions of each phase. Worker processes
 (``poll.workers``) are not profiled: pass ``--workers 0`` to see the CPU stage inline.
+``--threads`` also profiles the threads the poll runs work on (``asyncio.to_thread`` for the
+decide step, the database writer thread for commits), merged into one table.
 """
 
 from __future__ import annotations
@@ -17,12 +19,31 @@ import io
 import json
 import pstats
 import subprocess
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from benchmarks.ingest import ROOT, SELF
+
+
+class ThreadProfiles:
+    """One ``cProfile.Profile`` per thread, started at the thread's first call once ``active``.
+
+    Install before the threads start (:func:`threading.setprofile`); threads that already run
+    are not seen."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self.profiles: list[cProfile.Profile] = []
+        threading.setprofile(self._hook)
+
+    def _hook(self, frame: Any, event: str, arg: Any) -> None:
+        if self.active and event == "call":
+            profiler = cProfile.Profile()
+            self.profiles.append(profiler)
+            profiler.enable()  # replaces this hook in the calling thread
 
 
 async def _run(corpus: dict[str, Any], args: argparse.Namespace, db: Path) -> None:
@@ -42,18 +63,26 @@ async def _run(corpus: dict[str, Any], args: argparse.Namespace, db: Path) -> No
         allow_private_networks=True,
         file=FileConfig(sources=sources, poll=poll),
     )
+    threads = ThreadProfiles() if args.threads else None
     app = await build_app(settings, clock=lambda: datetime.now(UTC), output=io.StringIO())
     try:
         for phase in ("first", "second"):
             profiler = cProfile.Profile()
-            wall = time.perf_counter()
+            wall, cpu = time.perf_counter(), time.process_time()
             if args.phase in (phase, "both"):
                 profiler.enable()
+                if threads is not None:
+                    threads.active = True
             summary = await poll_due(app.poll_ports(), all_sources=True)
             profiler.disable()
-            print(f"== {phase}: {time.perf_counter() - wall:.2f} s wall; {summary.line()}")
+            took = f"{time.perf_counter() - wall:.2f} s wall, {time.process_time() - cpu:.2f} s CPU"
+            print(f"== {phase}: {took}; {summary.line()}")
             if args.phase in (phase, "both"):
                 stats = pstats.Stats(profiler)
+                if threads is not None and phase == args.phase:
+                    threads.active = False
+                    for other in threads.profiles:
+                        stats.add(other)
                 stats.sort_stats(args.sort).print_stats(args.top)
     finally:
         await app.close()
@@ -67,6 +96,7 @@ def main() -> int:
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--workers", type=int)
+    parser.add_argument("--threads", action="store_true", help="profile worker threads too")
     parser.add_argument("--db", type=Path, default=Path("/tmp/uschina-profile.db"))
     args = parser.parse_args()
     args.db.unlink(missing_ok=True)
