@@ -36,7 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +45,43 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "ingest-latest.json"
 SELF = (sys.executable, "-m", "benchmarks.ingest")
+
+
+@contextmanager
+def served_corpus(feeds: int, items: int) -> Iterator[dict[str, Any]]:
+    """The benchmark corpus served by a child process (``--role serve``) while the block runs;
+    yields its description (feed URLs, types, bytes)."""
+    server = subprocess.Popen(
+        [*SELF, "--role", "serve", "--feeds", str(feeds), "--items", str(items)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        yield json.loads(server.stdout.readline())
+    finally:
+        if server.stdin is not None:
+            server.stdin.close()
+        server.wait(30)
+
+
+def poll_served_corpus(
+    args: argparse.Namespace,
+    run: Callable[[dict[str, Any], argparse.Namespace, Path], Awaitable[None]],
+) -> int:
+    """``run(corpus, args, database path)`` with the corpus of ``args.feeds`` x ``args.items``
+    served meanwhile; the database at ``args.db`` is removed before and after (profilers)."""
+    args.db.unlink(missing_ok=True)
+    try:
+        with served_corpus(args.feeds, args.items) as corpus:
+            asyncio.run(run(corpus, args, args.db))
+    finally:
+        args.db.unlink(missing_ok=True)
+    return 0
+
+
 PER_HOST_MAX = 64  # the configuration's upper bound for poll.per_host
 MiB = 1024 * 1024
 
@@ -364,45 +401,31 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     load_before = [round(x, 2) for x in os.getloadavg()]
-    server = subprocess.Popen(
-        [*SELF, "--role", "serve", "--feeds", str(args.feeds), "--items", str(args.items)],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
     runs: dict[str, list[dict[str, Any]]] = {"uschina_bot": [], "reader": []}
-    try:
-        assert server.stdout is not None
-        corpus = json.loads(server.stdout.readline())
-        with tempfile.TemporaryDirectory() as tmp_name:
-            tmp = Path(tmp_name)
-            corpus_path = tmp / "corpus.json"
-            corpus_path.write_text(json.dumps(corpus))
-            for n in range(args.runs):
-                run_dir = tmp / f"run{n}"
-                run_dir.mkdir()
-                with database(args.database_url, run_dir) as url:
-                    ours = _child("ours", corpus_path, args, "--url", url)
-                    ours["database"] = url.split(":", 1)[0]
-                runs["uschina_bot"].append(ours)
-                if not args.skip_reader:
-                    runs["reader"].append(_child("reader", corpus_path, args))
-                print(
-                    f"run {n + 1}/{args.runs}: uschina-bot {ours['first']['wall_s']:.2f} s / "
-                    f"{ours['second']['wall_s']:.2f} s"
-                    + (
-                        f"; reader {runs['reader'][-1]['first']['wall_s']:.2f} s / "
-                        f"{runs['reader'][-1]['second']['wall_s']:.2f} s"
-                        if runs["reader"]
-                        else ""
-                    ),
-                    flush=True,
-                )
-    finally:
-        if server.stdin is not None:
-            server.stdin.close()
-        server.wait(30)
+    with served_corpus(args.feeds, args.items) as corpus, tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        corpus_path = tmp / "corpus.json"
+        corpus_path.write_text(json.dumps(corpus))
+        for n in range(args.runs):
+            run_dir = tmp / f"run{n}"
+            run_dir.mkdir()
+            with database(args.database_url, run_dir) as url:
+                ours = _child("ours", corpus_path, args, "--url", url)
+                ours["database"] = url.split(":", 1)[0]
+            runs["uschina_bot"].append(ours)
+            if not args.skip_reader:
+                runs["reader"].append(_child("reader", corpus_path, args))
+            print(
+                f"run {n + 1}/{args.runs}: uschina-bot {ours['first']['wall_s']:.2f} s / "
+                f"{ours['second']['wall_s']:.2f} s"
+                + (
+                    f"; reader {runs['reader'][-1]['first']['wall_s']:.2f} s / "
+                    f"{runs['reader'][-1]['second']['wall_s']:.2f} s"
+                    if runs["reader"]
+                    else ""
+                ),
+                flush=True,
+            )
 
     result: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -15,11 +15,8 @@ poll and adds its own memory to RSS: read RSS figures from a ``--no-trace`` run.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import gc
 import io
-import json
-import subprocess
 import threading
 import time
 import tracemalloc
@@ -27,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks.ingest import ROOT, SELF, reset_peak_rss, rss_mib
+from benchmarks.ingest import ROOT, poll_served_corpus, reset_peak_rss, rss_mib
 
 MiB = 1024 * 1024
 
@@ -136,25 +133,7 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=1)
     parser.add_argument("--no-trace", action="store_true")
     parser.add_argument("--db", type=Path, default=Path("/tmp/uschina-memory.db"))
-    args = parser.parse_args()
-    args.db.unlink(missing_ok=True)
-    server = subprocess.Popen(
-        [*SELF, "--role", "serve", "--feeds", str(args.feeds), "--items", str(args.items)],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        corpus = json.loads(server.stdout.readline())
-        asyncio.run(_run(corpus, args, args.db))
-    finally:
-        if server.stdin is not None:
-            server.stdin.close()
-        server.wait(30)
-        args.db.unlink(missing_ok=True)
-    return 0
+    return poll_served_corpus(parser.parse_args(), _run)
 
 
 if __name__ == "__main__":

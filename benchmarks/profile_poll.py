@@ -13,19 +13,16 @@ decide step, the database writer thread for commits), merged into one table.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import cProfile
 import io
-import json
 import pstats
-import subprocess
 import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks.ingest import ROOT, SELF
+from benchmarks.ingest import poll_served_corpus
 
 
 class ThreadProfiles:
@@ -98,25 +95,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int)
     parser.add_argument("--threads", action="store_true", help="profile worker threads too")
     parser.add_argument("--db", type=Path, default=Path("/tmp/uschina-profile.db"))
-    args = parser.parse_args()
-    args.db.unlink(missing_ok=True)
-    server = subprocess.Popen(
-        [*SELF, "--role", "serve", "--feeds", str(args.feeds), "--items", str(args.items)],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        corpus = json.loads(server.stdout.readline())
-        asyncio.run(_run(corpus, args, args.db))
-    finally:
-        if server.stdin is not None:
-            server.stdin.close()
-        server.wait(30)
-        args.db.unlink(missing_ok=True)
-    return 0
+    return poll_served_corpus(parser.parse_args(), _run)
 
 
 if __name__ == "__main__":

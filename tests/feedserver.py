@@ -438,6 +438,16 @@ class FeedServer:
     def url(self, path: str) -> str:
         return self.base_url + path
 
+    def source_entries(self, **extra: str) -> list[dict[str, str]]:
+        """One config entry per generated feed, named ``feed 0``, ``feed 1``, ..., with its
+        type, its selector when it has one, and the ``extra`` keys."""
+        return [
+            {"name": f"feed {i}", "url": f.url, "type": f.source_type}
+            | ({"selector": f.selector} if f.selector else {})
+            | extra
+            for i, f in enumerate(self.feeds)
+        ]
+
     def start(self) -> FeedServer:
         ready = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(ready,), daemon=True)

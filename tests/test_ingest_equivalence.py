@@ -29,13 +29,7 @@ START = datetime(2024, 9, 2, 12, 0, tzinfo=UTC)
 
 
 def settings(db: Path, server: FeedServer) -> Settings:
-    sources = [
-        SourceConfig.model_validate(
-            {"name": f"feed {i}", "url": f.url, "type": f.source_type}
-            | ({"selector": f.selector} if f.selector else {})
-        )
-        for i, f in enumerate(server.feeds)
-    ]
+    sources = [SourceConfig.model_validate(entry) for entry in server.source_entries()]
     return Settings(
         database_url=f"sqlite:///{db}",
         allow_private_networks=True,

@@ -37,12 +37,7 @@ async def test_a_source_that_breaks_its_window_fails_alone(
 
     monkeypatch.setattr(jobs.poll, "decide_cycle", decide_cycle)
     with FeedServer(n_feeds=3, items_per_feed=4) as server:
-        sources = [
-            SourceConfig.model_validate(
-                {"name": f"feed {i}", "url": f.url, "type": f.source_type, "selector": f.selector}
-            )
-            for i, f in enumerate(server.feeds)
-        ]
+        sources = [SourceConfig.model_validate(entry) for entry in server.source_entries()]
         settings = Settings(
             database_url=f"sqlite:///{tmp_path / 'bot.db'}",
             allow_private_networks=True,

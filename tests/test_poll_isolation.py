@@ -38,12 +38,10 @@ def server() -> Iterator[FeedServer]:
 
 
 def source_dicts(server: FeedServer) -> list[dict[str, str]]:
-    good = [
-        {"name": f"feed {i}", "url": f.url, "type": f.source_type}
-        | ({"selector": f.selector} if f.selector else {})
-        for i, f in enumerate(server.feeds)
+    return [
+        *server.source_entries(),
+        {"name": "deep", "url": server.url(FeedServer.DEEP_JSON), "type": "json"},
     ]
-    return [*good, {"name": "deep", "url": server.url(FeedServer.DEEP_JSON), "type": "json"}]
 
 
 async def stored(url: str) -> dict[str, tuple[int, str | None, datetime | None]]:

@@ -49,11 +49,7 @@ def server() -> Iterator[FeedServer]:
 
 @pytest.fixture
 def configured(tmp_path: Path, server: FeedServer, monkeypatch: pytest.MonkeyPatch) -> Path:
-    sources = [
-        {"name": f"feed {i}", "url": f.url, "type": f.source_type, "interval": "10m"}
-        | ({"selector": f.selector} if f.selector else {})
-        for i, f in enumerate(server.feeds)
-    ]
+    sources = server.source_entries(interval="10m")
     sources.append({"name": "regenerating", "url": server.url(FeedServer.REGEN), "type": "rss"})
     sources += [{"name": name, "url": server.url(path)} for name, path in HOSTILE.items()]
     config = {"sources": sources, "poll": {"deadline": "3s", "max_bytes": 2 * 1024 * 1024}}

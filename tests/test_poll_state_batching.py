@@ -32,12 +32,7 @@ async def test_every_outcome_saves_its_state_once_per_poll(
 
     monkeypatch.setattr(IngestRepository, "commit_many", spy)
     with FeedServer(n_feeds=3, items_per_feed=4) as server:
-        sources = [
-            SourceConfig.model_validate(
-                {"name": f"feed {i}", "url": f.url, "type": f.source_type, "selector": f.selector}
-            )
-            for i, f in enumerate(server.feeds)
-        ]
+        sources = [SourceConfig.model_validate(entry) for entry in server.source_entries()]
         sources.append(SourceConfig(name="broken", url=server.url(FeedServer.HTTP_500)))
         settings = Settings(
             database_url=f"sqlite:///{tmp_path / 'bot.db'}",
