@@ -44,20 +44,37 @@ SIDE_NAMES = ("US", "China")
 SIDE_IDS = {"us": 0, "cn": 1}
 # Where shorter keys of a topic lie inside a longer key of that topic: (offset, length - 1).
 Inner = tuple[tuple[int, int], ...]
+# What a topic phrase adds where it is found: (weight, is_support, ident, inner); ident folds
+# the plural, inner is where shorter keys of the same topic lie inside this key.
+Weight = tuple[float, bool, str, Inner]
+# A topic phrase of a key: (topic, its weight in the headline, its weight in the summary).
+TopicEntry = tuple[int, Weight, Weight]
+# A side phrase of a key: (side, label, kind, folded label); kind is an actor rank,
+# "country", "issue" (Taiwan), "company" or "place".
+SideEntry = tuple[int, str, str, str]
+
+# How ``classify`` reads a key (``Record.form``). Most keys are one topic phrase or one side
+# word (lower case, whole words, nothing else), read with no further tests; any other key is
+# read through its case variants.
+TOPICS = 0  # topic phrases only
+SIDES = 1  # side words only, a whole-word key
+OTHER = 2  # anything else: read ``variants``
 
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """What one compiled key stands for (slotted: attribute reads are as fast as indexing)."""
+    """What one compiled key stands for (slotted: attribute reads are as fast as indexing).
 
+    The automaton holds one record per lower-cased key. A record of form ``TOPICS`` or
+    ``SIDES`` has one spelling, matched in any case, and no exclusion, near-miss, cue, third
+    party or setting; a record of form ``OTHER`` lists its spellings in ``variants``.
+    """
+
+    form: int  # TOPICS, SIDES or OTHER
     length: int  # key length, padding included
-    # (topic, headline weight, weight, is_support, ident, inner) per topic phrase; inner:
-    # (offset, length - 1) of every shorter key of the same topic inside this key
-    topics: tuple[tuple[int, float, float, bool, str, Inner], ...]
+    topics: tuple[TopicEntry, ...]
     excluded: tuple[int, ...]  # topics this key excludes
-    # (side, label, kind, folded label); kind is an actor rank, "country", "issue" (Taiwan),
-    # "company" or "place"
-    sides: tuple[tuple[int, str, str, str], ...]
+    sides: tuple[SideEntry, ...]
     cue: str  # interaction cue label, or ""
     near_miss: bool
     third: str  # third-party label, or ""
@@ -65,19 +82,31 @@ class Record:
     is_hit: bool  # any of the above but exclusions and near-misses
     is_span: bool  # an exclusion or a near-miss
     prefix: bool  # a ``*`` key: the match may end inside a word
+    # (the key as written if it is matched in capitals only, else "", its record) for each
+    # spelling of a lower-cased key; read for form OTHER only
+    variants: tuple[tuple[str, Record], ...] = ()
 
 
 MULTILATERAL = 1
 PARTICIPATION = 2
-# What the automaton holds per lower-cased key: (the key as written if it is matched in
-# capitals only, else "", its record) for each spelling.
-Variants = tuple[tuple[str, Record], ...]
-# A topic hit: (start, end, weight, is_support, ident, inner keys of its topic).
-TopicHit = tuple[int, int, float, bool, str, Inner]
+# A topic hit: (start, end, what the phrase adds there).
+TopicHit = tuple[int, int, Weight]
 # A side hit: (word start, word end, label, kind, folded label).
 SideHit = tuple[int, int, str, str, str]
 # An interaction cue: (label, words as written, start).
 Cue = tuple[str, str, int]
+# Near-miss spans and exclusion spans (with the topics each excludes) of an item.
+Spans = tuple[list[tuple[int, int]], list[tuple[int, int, tuple[int, ...]]]]
+# What an item's matches say: topic hits by topic, side hits by side, cues, third parties
+# (start, label) and the setting bits.
+Evidence = tuple[
+    dict[int, list[TopicHit]],
+    tuple[list[SideHit], list[SideHit]],
+    list[Cue],
+    list[tuple[int, str]],
+    int,
+]
+Matches = list[tuple[int, Record]]
 
 
 class Classifier:
@@ -112,61 +141,13 @@ class Classifier:
             lower = "".join(c.lower() if len(c.lower()) == 1 else c for c in cased)
         title_end = len(head) + 2
 
-        # One pass that takes every hit as it comes. Exclusions and near-misses are rare; an item
-        # with one is read again by _collect, which checks each hit against them (the matches
-        # are kept, so the text is scanned once).
-        matches: list[tuple[int, Variants]] = list(self._automaton.iter(lower))
-        topics: dict[int, list[TopicHit]] = {}
-        sides: tuple[list[SideHit], list[SideHit]] = ([], [])
-        cues: list[Cue] = []
-        thirds: list[tuple[int, str]] = []
-        setting = 0
-        spanned = False
-        for end, variants in matches:
-            for cased_key, rec in variants:
-                start = end - rec.length + 1
-                if cased_key and cased[start : end + 1] != cased_key:
-                    continue
-                if rec.is_span:
-                    spanned = True
-                    break
-                if not rec.is_hit:
-                    continue
-                setting |= rec.setting
-                if rec.topics:
-                    in_title = end < title_end
-                    for topic, title_weight, weight, support, ident, inner in rec.topics:
-                        hit = (
-                            start,
-                            end,
-                            title_weight if in_title else weight,
-                            support,
-                            ident,
-                            inner,
-                        )
-                        found = topics.get(topic)
-                        if found is None:
-                            topics[topic] = [hit]
-                        else:
-                            found.append(hit)
-                if rec.sides:
-                    stop = cased.find(" ", end) if rec.prefix and cased[end] != " " else end
-                    for side, label, kind, folded in rec.sides:
-                        sides[side].append((start + 1, stop, label, kind, folded))
-                if rec.cue:
-                    cues.append(
-                        (
-                            rec.cue,
-                            _surface(cased, start, end) if rec.prefix else cased[start + 1 : end],
-                            start,
-                        )
-                    )
-                if rec.third:
-                    thirds.append((start, rec.third))
-            if spanned:
-                break
-        if spanned:
-            topics, sides, cues, thirds, setting = _collect(matches, cased, title_end)
+        # One scan. Exclusions and near-misses are rare: the matches of an item with one are
+        # read again, each hit checked against them.
+        matches: Matches = list(self._automaton.iter(lower))
+        evidence = _gather(matches, cased, title_end, None)
+        if evidence is None:
+            evidence = _gather(matches, cased, title_end, _spans(matches, cased))
+        topics, sides, cues, thirds, setting = evidence
 
         relevant, reasons, totals = self._relevance(
             topics, sides, cues, thirds, setting, title_end, lower
@@ -196,14 +177,24 @@ class Classifier:
         text: str,
     ) -> tuple[bool, list[str], dict[int, float]]:
         """Both sides, a link between them, and none of the rules that rule an item out;
-        the reasons, and each topic's total weight (only weighed once both sides are
-        present: an item without them needs the totals of ``implies_side`` topics only)."""
+        the reasons, and each topic's total weight (weighed when both sides are named, or
+        once both are present: an item without them needs the totals of ``implies_side``
+        topics only; an irrelevant item without both gets no totals)."""
+        totals = (
+            {topic: _total(hits) for topic, hits in topics.items()}
+            if sides[0] and sides[1]
+            else None
+        )
         implied = [False, False]  # per side: a strong topic hit stands for it
         if topics:
             for topic, side in self._implies:
-                hits = topics.get(topic)
-                if hits is not None and _total(hits) >= THRESHOLD:
-                    implied[side] = True
+                if totals is not None:
+                    if totals.get(topic, 0.0) >= THRESHOLD:
+                        implied[side] = True
+                else:
+                    hits = topics.get(topic)
+                    if hits is not None and _total(hits) >= THRESHOLD:
+                        implied[side] = True
         cued = bool(cues)
         presence = self._presence
         dealings = False
@@ -231,7 +222,8 @@ class Classifier:
                 missing = " and ".join(SIDE_NAMES)
             reasons.append(f"not relevant: no {missing} side")
             return False, reasons, {}
-        totals = {topic: _total(hits) for topic, hits in topics.items()}
+        if totals is None:
+            totals = {topic: _total(hits) for topic, hits in topics.items()}
         if setting == MULTILATERAL | PARTICIPATION and not dealings:
             reasons.append("not relevant: both sides only listed as guests of a multilateral event")
             return False, reasons, totals
@@ -331,7 +323,7 @@ class Classifier:
             words = _unique(
                 [
                     cased[start + 1 : end] if cased[end] == " " else _surface(cased, start, end)
-                    for start, end, _, _, _, _ in topics.get(t, ())
+                    for start, end, _ in topics.get(t, ())
                 ]
             )
             if t == self._diplomacy:
@@ -352,65 +344,98 @@ class Classifier:
 _PASSING = frozenset({"country", "place", "company"})
 
 
-def _collect(
-    matches: list[tuple[int, Variants]], cased: str, title_end: int
-) -> tuple[
-    dict[int, list[TopicHit]],
-    tuple[list[SideHit], list[SideHit]],
-    list[Cue],
-    list[tuple[int, str]],
-    int,
-]:
-    """Topic, side, cue and third-party hits of an item that has exclusions or
-    near-misses: every hit is checked against them (the same result as the one pass
-    ``classify`` makes when there are none)."""
-    hits: list[tuple[int, int, Record]] = []
-    spans: list[tuple[int, int, Record]] = []
-    for end, variants in matches:
-        for cased_key, rec in variants:
-            start = end - rec.length + 1
-            if cased_key and cased[start : end + 1] != cased_key:
-                continue
-            if rec.is_span:
-                spans.append((start, end, rec))
-            if rec.is_hit:
-                hits.append((start, end, rec))
+_NO_SPANS: Spans = ([], [])
 
-    near = [(s, e) for s, e, rec in spans if rec.near_miss]
-    excluding = [(s, e, rec.excluded) for s, e, rec in spans if rec.excluded]
+
+def _gather(matches: Matches, cased: str, title_end: int, spans: Spans | None) -> Evidence | None:
+    """The topic, side, cue and third-party hits and the setting of an item's matches.
+
+    Without ``spans`` this is None as soon as a near-miss or exclusion is found. With the
+    item's ``spans``, a topic hit inside an exclusion of its topic, and a side, cue or
+    third-party hit inside a longer near-miss, are left out. Hits keep the order of the
+    matches (by end, then as the automaton reports them).
+    """
+    near, excluding = _NO_SPANS if spans is None else spans
     topics: dict[int, list[TopicHit]] = {}
     sides: tuple[list[SideHit], list[SideHit]] = ([], [])
     cues: list[Cue] = []
     thirds: list[tuple[int, str]] = []
     setting = 0
-    for start, end, rec in hits:
-        setting |= rec.setting
-        if rec.topics:
+    for end, rec in matches:
+        form = rec.form
+        if form == TOPICS:  # the common case first: one spelling, topic phrases only
+            start = end - rec.length + 1
             in_title = end < title_end
-            for topic, title_weight, weight, support, ident, inner in rec.topics:
+            for topic, title_weight, weight in rec.topics:
                 if excluding and _excluded(topic, start, end, excluding):
                     continue
-                hit = (start, end, title_weight if in_title else weight, support, ident, inner)
+                hit = (start, end, title_weight if in_title else weight)
                 found = topics.get(topic)
                 if found is None:
                     topics[topic] = [hit]
                 else:
                     found.append(hit)
-        if not (rec.sides or rec.cue or rec.third):
             continue
-        if near and _near_miss(start, end, near):
-            continue
-        if rec.sides:
-            stop = cased.find(" ", end) if rec.prefix and cased[end] != " " else end
+        if form == SIDES:  # one spelling, whole words, side words only
+            start = end - rec.length + 1
+            if near and _near_miss(start, end, near):
+                continue
             for side, label, kind, folded in rec.sides:
-                sides[side].append((start + 1, stop, label, kind, folded))
-        if rec.cue:
-            surface = _surface(cased, start, end) if rec.prefix else cased[start + 1 : end]
-            cues.append((rec.cue, surface, start))
-        if rec.third:
-            thirds.append((start, rec.third))
-
+                sides[side].append((start + 1, end, label, kind, folded))
+            continue
+        for cased_key, variant in rec.variants:
+            start = end - variant.length + 1
+            if cased_key and cased[start : end + 1] != cased_key:
+                continue
+            if variant.is_span and spans is None:
+                return None
+            if not variant.is_hit:
+                continue
+            setting |= variant.setting
+            if variant.topics:
+                in_title = end < title_end
+                for topic, title_weight, weight in variant.topics:
+                    if excluding and _excluded(topic, start, end, excluding):
+                        continue
+                    hit = (start, end, title_weight if in_title else weight)
+                    found = topics.get(topic)
+                    if found is None:
+                        topics[topic] = [hit]
+                    else:
+                        found.append(hit)
+            if not (variant.sides or variant.cue or variant.third):
+                continue
+            if near and _near_miss(start, end, near):
+                continue
+            if variant.sides:
+                stop = cased.find(" ", end) if variant.prefix and cased[end] != " " else end
+                for side, label, kind, folded in variant.sides:
+                    sides[side].append((start + 1, stop, label, kind, folded))
+            if variant.cue:
+                surface = _surface(cased, start, end) if variant.prefix else cased[start + 1 : end]
+                cues.append((variant.cue, surface, start))
+            if variant.third:
+                thirds.append((start, variant.third))
     return topics, sides, cues, thirds, setting
+
+
+def _spans(matches: Matches, cased: str) -> Spans:
+    """The spans of an item's near-misses, and of its exclusions with the topics each
+    excludes (only records of form ``OTHER`` hold either)."""
+    near: list[tuple[int, int]] = []
+    excluding: list[tuple[int, int, tuple[int, ...]]] = []
+    for end, rec in matches:
+        if rec.form != OTHER:
+            continue
+        for cased_key, variant in rec.variants:
+            start = end - variant.length + 1
+            if cased_key and cased[start : end + 1] != cased_key:
+                continue
+            if variant.near_miss:
+                near.append((start, end))
+            if variant.excluded:
+                excluding.append((start, end, variant.excluded))
+    return near, excluding
 
 
 def _unique(words: list[str]) -> list[str]:
@@ -498,7 +523,7 @@ def _high_level(hits: list[SideHit]) -> bool:
 def _total(hits: list[TopicHit]) -> float:
     """A topic's weight from its hits (a lone support phrase weighs nothing)."""
     if len(hits) == 1:
-        _, _, weight, support, _, _ = hits[0]
+        weight, support, _, _ = hits[0][2]
         return 0.0 if support else weight
     return _weigh(hits)
 
@@ -512,7 +537,7 @@ def _weigh(hits: list[TopicHit]) -> float:
     is compiled), so no pair of hits needs comparing.
     """
     inside: set[tuple[int, int]] | None = None
-    for start, _, _, _, _, inner in hits:
+    for start, _, (_, _, _, inner) in hits:
         if inner:
             if inside is None:
                 inside = set()
@@ -520,7 +545,7 @@ def _weigh(hits: list[TopicHit]) -> float:
                 inside.add((start + offset, start + offset + span))
     best: dict[str, float] = {}
     core = False
-    for start, end, weight, support, ident, _ in hits:
+    for start, end, (weight, support, ident, _) in hits:
         if inside and (start, end) in inside:
             continue
         if not support:
@@ -636,12 +661,10 @@ def _compile(taxonomy: Taxonomy) -> ahocorasick.Automaton:
     for index, topic in enumerate(taxonomy.topics):
         for phrase, weight in topic.phrases:
             for form in phrase_forms(phrase):
-                add(
-                    form, "topics", (index, weight * TITLE_BOOST, weight, False, _ident(phrase), ())
-                )
+                add(form, "topics", _topic_entry(index, weight, False, phrase))
         for phrase, weight in topic.support:
             for form in phrase_forms(phrase):
-                add(form, "topics", (index, weight * TITLE_BOOST, weight, True, _ident(phrase), ()))
+                add(form, "topics", _topic_entry(index, weight, True, phrase))
         for phrase in topic.exclusions:
             for form in phrase_forms(phrase):
                 add(form, "excl", index)
@@ -676,11 +699,12 @@ def _compile(taxonomy: Taxonomy) -> ahocorasick.Automaton:
             if entry is not None:
                 entry["set"] |= bit
 
-    automaton = ahocorasick.Automaton()
+    automaton = ahocorasick.Automaton()  # (cased key, record) per spelling
     variants: dict[str, list[tuple[str, Record]]] = {}
     for (key, case_sensitive), e in table.items():
         hit = bool(e["topics"] or e["sides"] or e["cue"] or e["third"] or e["set"])
         record = Record(
+            form=OTHER,
             length=len(key),
             topics=tuple(e["topics"]),
             excluded=tuple(dict.fromkeys(e["excl"])),
@@ -705,10 +729,11 @@ def _compile(taxonomy: Taxonomy) -> ahocorasick.Automaton:
 def _with_inner_keys(
     automaton: ahocorasick.Automaton, variants: dict[str, list[tuple[str, Record]]]
 ) -> ahocorasick.Automaton:
-    """The automaton again, each topic phrase of a record given ``inner``: where shorter
-    keys of the same topic lie inside its key. A scan finds every key inside a longer key
-    wherever the longer key is found (the text there is that key), so these are exactly the
-    hits of a topic that lie inside a longer hit of it."""
+    """The automaton ``classify`` scans with: one :class:`Record` per lower-cased key (see
+    ``_keyed``), each topic phrase given ``inner``: where shorter keys of the same topic lie
+    inside its key. A scan finds every key inside a longer key wherever the longer key is
+    found (the text there is that key), so these are exactly the hits of a topic that lie
+    inside a longer hit of it."""
     result = ahocorasick.Automaton()
     for key, found in variants.items():
         within: dict[int, set[tuple[int, int]]] = {}
@@ -719,21 +744,47 @@ def _with_inner_keys(
                         within.setdefault(entry[0], set()).add(
                             (end - other.length + 1, other.length - 1)
                         )
-        records = tuple(
+        records = [
             (
                 cased_key,
                 replace(
                     rec,
                     topics=tuple(
-                        (*entry[:5], tuple(sorted(within.get(entry[0], ()))))
+                        _with_inner(entry, tuple(sorted(within.get(entry[0], ()))))
                         for entry in rec.topics
                     ),
                 ),
             )
             for cased_key, rec in found
-        )
-        result.add_word(key, records)
+        ]
+        result.add_word(key, _keyed(records))
     if not variants:
-        result.add_word("\x00\x00", ())
+        result.add_word("\x00\x00", _keyed([]))
     result.make_automaton()
     return result
+
+
+def _topic_entry(topic: int, weight: float, support: bool, phrase: str) -> TopicEntry:
+    """A topic phrase's entry, with no inner keys yet."""
+    ident = _ident(phrase)
+    return (topic, (weight * TITLE_BOOST, support, ident, ()), (weight, support, ident, ()))
+
+
+def _with_inner(entry: TopicEntry, inner: Inner) -> TopicEntry:
+    topic, (title_weight, support, ident, _), (weight, _, _, _) = entry
+    return (topic, (title_weight, support, ident, inner), (weight, support, ident, inner))
+
+
+def _keyed(found: list[tuple[str, Record]]) -> Record:
+    """The record the automaton holds for a lower-cased key with these spellings: form
+    ``TOPICS`` or ``SIDES`` when its one spelling, matched in any case, is only topic
+    phrases or only whole-word side words; else form ``OTHER`` with the spellings."""
+    if len(found) == 1:
+        cased_key, rec = found[0]
+        plain = not (cased_key or rec.is_span or rec.cue or rec.third or rec.setting)
+        if plain and rec.topics and not rec.sides:
+            return replace(rec, form=TOPICS)
+        if plain and rec.sides and not rec.topics and not rec.prefix:
+            return replace(rec, form=SIDES)
+    empty = Record(OTHER, 0, (), (), (), "", False, "", 0, False, False, False)
+    return replace(found[0][1] if found else empty, form=OTHER, variants=tuple(found))
