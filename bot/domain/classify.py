@@ -95,8 +95,6 @@ TopicHit = tuple[int, int, Weight]
 SideHit = tuple[int, int, str, str, str]
 # An interaction cue: (label, words as written, start).
 Cue = tuple[str, str, int]
-# Near-miss spans and exclusion spans (with the topics each excludes) of an item.
-Spans = tuple[list[tuple[int, int]], list[tuple[int, int, tuple[int, ...]]]]
 # What an item's matches say: topic hits by topic, side hits by side, cues, third parties
 # (start, label) and the setting bits.
 Evidence = tuple[
@@ -141,13 +139,8 @@ class Classifier:
             lower = "".join(c.lower() if len(c.lower()) == 1 else c for c in cased)
         title_end = len(head) + 2
 
-        # One scan. Exclusions and near-misses are rare: the matches of an item with one are
-        # read again, each hit checked against them.
-        matches: Matches = list(self._automaton.iter(lower))
-        evidence = _gather(matches, cased, title_end, None)
-        if evidence is None:
-            evidence = _gather(matches, cased, title_end, _spans(matches, cased))
-        topics, sides, cues, thirds, setting = evidence
+        matches: Matches = list(self._automaton.iter(lower))  # one scan
+        topics, sides, cues, thirds, setting = _gather(matches, cased, title_end)
 
         relevant, reasons, totals = self._relevance(
             topics, sides, cues, thirds, setting, title_end, lower
@@ -342,24 +335,26 @@ class Classifier:
 
 
 _PASSING = frozenset({"country", "place", "company"})
+# Side evidence kinds that do not name a side directly.
+_INDIRECT = frozenset({"issue", "company", "place"})
 
 
-_NO_SPANS: Spans = ([], [])
-
-
-def _gather(matches: Matches, cased: str, title_end: int, spans: Spans | None) -> Evidence | None:
+def _gather(matches: Matches, cased: str, title_end: int) -> Evidence:
     """The topic, side, cue and third-party hits and the setting of an item's matches.
 
-    Without ``spans`` this is None as soon as a near-miss or exclusion is found. With the
-    item's ``spans``, a topic hit inside an exclusion of its topic, and a side, cue or
-    third-party hit inside a longer near-miss, are left out. Hits keep the order of the
-    matches (by end, then as the automaton reports them).
+    A topic hit inside an exclusion of its topic, and a side, cue or third-party hit inside a
+    longer near-miss, are left out. Exclusions and near-misses are rare, and may be found
+    after the hits they hold, so they are applied once all matches are read: topic hits are
+    filtered, and an item with a near-miss has its side, cue and third-party hits read again
+    (``_placed``). Hits keep the order of the matches (by end, then as the automaton reports
+    them).
     """
-    near, excluding = _NO_SPANS if spans is None else spans
     topics: dict[int, list[TopicHit]] = {}
     sides: tuple[list[SideHit], list[SideHit]] = ([], [])
     cues: list[Cue] = []
     thirds: list[tuple[int, str]] = []
+    near: list[tuple[int, int]] = []
+    excluding: list[tuple[int, int, tuple[int, ...]]] = []
     setting = 0
     for end, rec in matches:
         form = rec.form
@@ -367,8 +362,6 @@ def _gather(matches: Matches, cased: str, title_end: int, spans: Spans | None) -
             start = end - rec.length + 1
             in_title = end < title_end
             for topic, title_weight, weight in rec.topics:
-                if excluding and _excluded(topic, start, end, excluding):
-                    continue
                 hit = (start, end, title_weight if in_title else weight)
                 found = topics.get(topic)
                 if found is None:
@@ -378,8 +371,6 @@ def _gather(matches: Matches, cased: str, title_end: int, spans: Spans | None) -
             continue
         if form == SIDES:  # one spelling, whole words, side words only
             start = end - rec.length + 1
-            if near and _near_miss(start, end, near):
-                continue
             for side, label, kind, folded in rec.sides:
                 sides[side].append((start + 1, end, label, kind, folded))
             continue
@@ -387,25 +378,77 @@ def _gather(matches: Matches, cased: str, title_end: int, spans: Spans | None) -
             start = end - variant.length + 1
             if cased_key and cased[start : end + 1] != cased_key:
                 continue
-            if variant.is_span and spans is None:
-                return None
+            if variant.is_span:
+                if variant.near_miss:
+                    near.append((start, end))
+                if variant.excluded:
+                    excluding.append((start, end, variant.excluded))
             if not variant.is_hit:
                 continue
             setting |= variant.setting
             if variant.topics:
                 in_title = end < title_end
                 for topic, title_weight, weight in variant.topics:
-                    if excluding and _excluded(topic, start, end, excluding):
-                        continue
                     hit = (start, end, title_weight if in_title else weight)
                     found = topics.get(topic)
                     if found is None:
                         topics[topic] = [hit]
                     else:
                         found.append(hit)
+            if variant.sides:
+                stop = cased.find(" ", end) if variant.prefix and cased[end] != " " else end
+                for side, label, kind, folded in variant.sides:
+                    sides[side].append((start + 1, stop, label, kind, folded))
+            if variant.cue:
+                surface = _surface(cased, start, end) if variant.prefix else cased[start + 1 : end]
+                cues.append((variant.cue, surface, start))
+            if variant.third:
+                thirds.append((start, variant.third))
+    if excluding:
+        topics = _unexcluded(topics, excluding)
+    if near:
+        sides, cues, thirds = _placed(matches, cased, near)
+    return topics, sides, cues, thirds, setting
+
+
+def _unexcluded(
+    topics: dict[int, list[TopicHit]], excluding: list[tuple[int, int, tuple[int, ...]]]
+) -> dict[int, list[TopicHit]]:
+    """The topic hits that lie inside no exclusion of their topic; a topic left with none is
+    dropped (the order of topics does not matter: they are ranked by weight, then id)."""
+    kept: dict[int, list[TopicHit]] = {}
+    for topic, hits in topics.items():
+        outside = [hit for hit in hits if not _excluded(topic, hit[0], hit[1], excluding)]
+        if outside:
+            kept[topic] = outside
+    return kept
+
+
+def _placed(
+    matches: Matches, cased: str, near: list[tuple[int, int]]
+) -> tuple[tuple[list[SideHit], list[SideHit]], list[Cue], list[tuple[int, str]]]:
+    """The side, cue and third-party hits of an item's matches that lie inside no longer
+    near-miss (``near``: their spans), as ``_gather`` reads them."""
+    sides: tuple[list[SideHit], list[SideHit]] = ([], [])
+    cues: list[Cue] = []
+    thirds: list[tuple[int, str]] = []
+    for end, rec in matches:
+        form = rec.form
+        if form == TOPICS:
+            continue
+        if form == SIDES:
+            start = end - rec.length + 1
+            if not _near_miss(start, end, near):
+                for side, label, kind, folded in rec.sides:
+                    sides[side].append((start + 1, end, label, kind, folded))
+            continue
+        for cased_key, variant in rec.variants:
+            start = end - variant.length + 1
+            if cased_key and cased[start : end + 1] != cased_key:
+                continue
             if not (variant.sides or variant.cue or variant.third):
                 continue
-            if near and _near_miss(start, end, near):
+            if _near_miss(start, end, near):
                 continue
             if variant.sides:
                 stop = cased.find(" ", end) if variant.prefix and cased[end] != " " else end
@@ -416,26 +459,7 @@ def _gather(matches: Matches, cased: str, title_end: int, spans: Spans | None) -
                 cues.append((variant.cue, surface, start))
             if variant.third:
                 thirds.append((start, variant.third))
-    return topics, sides, cues, thirds, setting
-
-
-def _spans(matches: Matches, cased: str) -> Spans:
-    """The spans of an item's near-misses, and of its exclusions with the topics each
-    excludes (only records of form ``OTHER`` hold either)."""
-    near: list[tuple[int, int]] = []
-    excluding: list[tuple[int, int, tuple[int, ...]]] = []
-    for end, rec in matches:
-        if rec.form != OTHER:
-            continue
-        for cased_key, variant in rec.variants:
-            start = end - variant.length + 1
-            if cased_key and cased[start : end + 1] != cased_key:
-                continue
-            if variant.near_miss:
-                near.append((start, end))
-            if variant.excluded:
-                excluding.append((start, end, variant.excluded))
-    return near, excluding
+    return sides, cues, thirds
 
 
 def _unique(words: list[str]) -> list[str]:
@@ -464,6 +488,13 @@ def _describe_side(
             return True, f"{name} side: implied by a topic that concerns both sides", []
         return False, f"{name} side: none", []
     direct: dict[str, str] = {}
+    for hit in hits:  # the common case: people, offices, institutions and country words only
+        if hit[3] in _INDIRECT:
+            break
+        direct.setdefault(hit[4], hit[2])
+    else:
+        return True, f"{name} side: {', '.join(direct.values())}", []
+    direct.clear()
     issues: dict[str, str] = {}
     weak: dict[str, str] = {}
     counted = False
