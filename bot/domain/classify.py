@@ -173,11 +173,7 @@ class Classifier:
         the reasons, and each topic's total weight (weighed when both sides are named, or
         once both are present: an item without them needs the totals of ``implies_side``
         topics only; an irrelevant item without both gets no totals)."""
-        totals = (
-            {topic: _total(hits) for topic, hits in topics.items()}
-            if sides[0] and sides[1]
-            else None
-        )
+        totals = _totals(topics) if sides[0] and sides[1] else None
         implied = [False, False]  # per side: a strong topic hit stands for it
         if topics:
             for topic, side in self._implies:
@@ -216,7 +212,7 @@ class Classifier:
             reasons.append(f"not relevant: no {missing} side")
             return False, reasons, {}
         if totals is None:
-            totals = {topic: _total(hits) for topic, hits in topics.items()}
+            totals = _totals(topics)
         if setting == MULTILATERAL | PARTICIPATION and not dealings:
             reasons.append("not relevant: both sides only listed as guests of a multilateral event")
             return False, reasons, totals
@@ -304,21 +300,23 @@ class Classifier:
     ) -> Classification:
         # By weight, heaviest first, then by topic: sort by topic, then (stable) by weight.
         ranked = sorted(totals.items())
-        ranked.sort(key=itemgetter(1), reverse=True)
+        ranked.sort(key=_BY_WEIGHT, reverse=True)
         chosen = [t for t, total in ranked if total >= THRESHOLD]
         if not chosen:
             chosen = [ranked[0][0] if ranked and ranked[0][1] > 0 else self._diplomacy]
         ids = self.topic_ids
         scores = {ids[t]: _score(total) for t, total in ranked if total > 0}
         why: dict[str, list[str]] = {"relevance": reasons}
+        names = []
         for t in chosen:
-            scores.setdefault(ids[t], 0.5)
-            words = _unique(
-                [
-                    cased[start + 1 : end] if cased[end] == " " else _surface(cased, start, end)
-                    for start, end, _ in topics.get(t, ())
-                ]
-            )
+            name = ids[t]
+            names.append(name)
+            scores.setdefault(name, 0.5)
+            seen: dict[str, str] = {}  # the words found, first spelling of each
+            for start, end, _ in topics.get(t, ()):
+                word = cased[start + 1 : end] if cased[end] == " " else _surface(cased, start, end)
+                seen.setdefault(word.lower(), word)
+            words = list(seen.values())
             if t == self._diplomacy:
                 words += _unique(
                     [
@@ -328,13 +326,12 @@ class Classifier:
                         if kind in DIPLOMATIC_RANKS
                     ]
                 )
-            why[ids[t]] = words or ["US–China dealings in general"]
-        return Classification(
-            relevant=True, topics=tuple(ids[t] for t in chosen), scores=scores, why=why
-        )
+            why[name] = words or ["US–China dealings in general"]
+        return Classification(relevant=True, topics=tuple(names), scores=scores, why=why)
 
 
 _PASSING = frozenset({"country", "place", "company"})
+_BY_WEIGHT = itemgetter(1)
 # Side evidence kinds that do not name a side directly.
 _INDIRECT = frozenset({"issue", "company", "place"})
 
@@ -551,6 +548,18 @@ def _high_level(hits: list[SideHit]) -> bool:
 # --------------------------------------------------------------------------- helpers
 
 
+def _totals(topics: dict[int, list[TopicHit]]) -> dict[int, float]:
+    """Each topic's weight (``_total``; a lone hit, the common case, read in place)."""
+    totals: dict[int, float] = {}
+    for topic, hits in topics.items():
+        if len(hits) == 1:
+            weight, support, _, _ = hits[0][2]
+            totals[topic] = 0.0 if support else weight
+        else:
+            totals[topic] = _weigh(hits)
+    return totals
+
+
 def _total(hits: list[TopicHit]) -> float:
     """A topic's weight from its hits (a lone support phrase weighs nothing)."""
     if len(hits) == 1:
@@ -562,22 +571,36 @@ def _total(hits: list[TopicHit]) -> float:
 def _weigh(hits: list[TopicHit]) -> float:
     """Core weight plus support weight (support only counts beside a core phrase).
 
-    Distinct phrases count once (plural folded); a hit inside a longer hit of the topic does
-    not count. A hit lies inside a longer one exactly when its span is one of the spans the
-    longer hit's key holds shorter keys of the topic at (``inner``, found when the taxonomy
-    is compiled), so no pair of hits needs comparing.
+    Distinct phrases count once (plural folded), at their heaviest. When no phrase found
+    holds shorter phrases of the topic (``inner`` empty), every hit counts; else
+    ``_weigh_nested`` leaves out the hits inside longer ones.
     """
-    inside: set[tuple[int, int]] | None = None
-    for start, _, (_, _, _, inner) in hits:
+    best: dict[str, float] = {}
+    core = False
+    for _, _, (weight, support, ident, inner) in hits:
         if inner:
-            if inside is None:
-                inside = set()
-            for offset, span in inner:
-                inside.add((start + offset, start + offset + span))
+            return _weigh_nested(hits)
+        if not support:
+            core = True
+        if weight > best.get(ident, 0.0):
+            best[ident] = weight
+    return sum(best.values()) if core else 0.0
+
+
+def _weigh_nested(hits: list[TopicHit]) -> float:
+    """``_weigh`` for hits some of which may lie inside others: a hit inside a longer hit
+    of the topic does not count. A hit lies inside a longer one exactly when its span is
+    one of the spans the longer hit's key holds shorter keys of the topic at (``inner``,
+    found when the taxonomy is compiled), so no pair of hits needs comparing.
+    """
+    inside: set[tuple[int, int]] = set()
+    for start, _, (_, _, _, inner) in hits:
+        for offset, span in inner:
+            inside.add((start + offset, start + offset + span))
     best: dict[str, float] = {}
     core = False
     for start, end, (weight, support, ident, _) in hits:
-        if inside and (start, end) in inside:
+        if (start, end) in inside:
             continue
         if not support:
             core = True
