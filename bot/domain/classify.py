@@ -53,10 +53,10 @@ TopicEntry = tuple[int, Weight, Weight]
 # "country", "issue" (Taiwan), "company" or "place".
 SideEntry = tuple[int, str, str, str]
 
-# How ``classify`` reads a key (``Record.form``). Most keys are one topic phrase or one side
-# word (lower case, whole words, nothing else), read with no further tests; any other key is
-# read through its case variants.
-TOPICS = 0  # topic phrases only
+# How ``classify`` reads a key (``Record.form``). Most keys found are one topic phrase or side
+# words and nothing else, matched in any case, and are read with no further tests; any other
+# key is read through its spellings.
+TOPIC = 0  # one topic phrase only
 SIDES = 1  # side words only, a whole-word key
 OTHER = 2  # anything else: read ``variants``
 
@@ -65,12 +65,12 @@ OTHER = 2  # anything else: read ``variants``
 class Record:
     """What one compiled key stands for (slotted: attribute reads are as fast as indexing).
 
-    The automaton holds one record per lower-cased key. A record of form ``TOPICS`` or
+    The automaton holds one record per lower-cased key. A record of form ``TOPIC`` or
     ``SIDES`` has one spelling, matched in any case, and no exclusion, near-miss, cue, third
     party or setting; a record of form ``OTHER`` lists its spellings in ``variants``.
     """
 
-    form: int  # TOPICS, SIDES or OTHER
+    form: int  # TOPIC, SIDES or OTHER
     length: int  # key length, padding included
     topics: tuple[TopicEntry, ...]
     excluded: tuple[int, ...]  # topics this key excludes
@@ -355,16 +355,15 @@ def _gather(matches: Matches, cased: str, title_end: int) -> Evidence:
     setting = 0
     for end, rec in matches:
         form = rec.form
-        if form == TOPICS:  # the common case first: one spelling, topic phrases only
+        if form == TOPIC:  # the common case first: one spelling, one topic phrase only
+            topic, title_weight, weight = rec.topics[0]
             start = end - rec.length + 1
-            in_title = end < title_end
-            for topic, title_weight, weight in rec.topics:
-                hit = (start, end, title_weight if in_title else weight)
-                found = topics.get(topic)
-                if found is None:
-                    topics[topic] = [hit]
-                else:
-                    found.append(hit)
+            hit = (start, end, title_weight if end < title_end else weight)
+            found = topics.get(topic)
+            if found is None:
+                topics[topic] = [hit]
+            else:
+                found.append(hit)
             continue
         if form == SIDES:  # one spelling, whole words, side words only
             start = end - rec.length + 1
@@ -431,7 +430,7 @@ def _placed(
     thirds: list[tuple[int, str]] = []
     for end, rec in matches:
         form = rec.form
-        if form == TOPICS:
+        if form == TOPIC:
             continue
         if form == SIDES:
             start = end - rec.length + 1
@@ -500,13 +499,18 @@ def _describe_side(
             return True, f"{name} side: implied by a topic that concerns both sides", []
         return False, f"{name} side: none", []
     direct: dict[str, str] = {}
-    for hit in hits:  # the common case: people, offices, institutions and country words only
-        if hit[3] in _INDIRECT:
-            break
-        direct.setdefault(hit[4], hit[2])
-    else:
-        return True, f"{name} side: {', '.join(direct.values())}", []
-    direct.clear()
+    for _, _, label, kind, folded in hits:  # most often people, offices and countries only
+        if kind in _INDIRECT:
+            return _describe_mixed_side(name, hits, cued, dealings, implied)
+        direct.setdefault(folded, label)
+    return True, f"{name} side: {', '.join(direct.values())}", []
+
+
+def _describe_mixed_side(
+    name: str, hits: list[SideHit], cued: bool, dealings: bool, implied: bool
+) -> tuple[bool, str, list[str]]:
+    """``_describe_side`` for a side with an issue, company or place among its hits."""
+    direct: dict[str, str] = {}
     issues: dict[str, str] = {}
     weak: dict[str, str] = {}
     counted = False
@@ -846,13 +850,13 @@ def _with_inner(entry: TopicEntry, inner: Inner) -> TopicEntry:
 
 def _keyed(found: list[tuple[str, Record]]) -> Record:
     """The record the automaton holds for a lower-cased key with these spellings: form
-    ``TOPICS`` or ``SIDES`` when its one spelling, matched in any case, is only topic
-    phrases or only whole-word side words; else form ``OTHER`` with the spellings."""
+    ``TOPIC`` or ``SIDES`` when its one spelling, matched in any case, is only one topic
+    phrase or only whole-word side words; else form ``OTHER`` with the spellings."""
     if len(found) == 1:
         cased_key, rec = found[0]
         plain = not (cased_key or rec.is_span or rec.cue or rec.third or rec.setting)
-        if plain and rec.topics and not rec.sides:
-            return replace(rec, form=TOPICS)
+        if plain and len(rec.topics) == 1 and not rec.sides:
+            return replace(rec, form=TOPIC)
         if plain and rec.sides and not rec.topics and not rec.prefix:
             return replace(rec, form=SIDES)
     empty = Record(OTHER, 0, (), (), (), "", False, "", 0, False, False, False)
