@@ -199,7 +199,10 @@ class Classifier:
         if pair:
             reasons.append(f"named together: {pair}")
         if cued:
-            words = _unique([surface for _, surface, _ in cues])
+            seen: dict[str, str] = {}  # the cue words, first spelling of each
+            for _, surface, _ in cues:
+                seen.setdefault(surface.lower(), surface)
+            words = list(seen.values())
             reasons.append(f"interaction: {', '.join(words[:6])}")
         others = _unique([label for _, label in thirds]) if thirds else []
         if others:
@@ -301,11 +304,16 @@ class Classifier:
         # By weight, heaviest first, then by topic: sort by topic, then (stable) by weight.
         ranked = sorted(totals.items())
         ranked.sort(key=_BY_WEIGHT, reverse=True)
-        chosen = [t for t, total in ranked if total >= THRESHOLD]
+        ids = self.topic_ids
+        chosen: list[int] = []
+        scores: dict[str, float] = {}
+        for t, total in ranked:
+            if total > 0:
+                scores[ids[t]] = _score(total)
+                if total >= THRESHOLD:
+                    chosen.append(t)
         if not chosen:
             chosen = [ranked[0][0] if ranked and ranked[0][1] > 0 else self._diplomacy]
-        ids = self.topic_ids
-        scores = {ids[t]: _score(total) for t, total in ranked if total > 0}
         why: dict[str, list[str]] = {"relevance": reasons}
         names = []
         for t in chosen:
