@@ -322,7 +322,8 @@ class Classifier:
             scores.setdefault(name, 0.5)
             seen: dict[str, str] = {}  # the words found, first spelling of each
             for start, end, _ in topics.get(t, ()):
-                word = cased[start + 1 : end] if cased[end] == " " else _surface(cased, start, end)
+                # a prefix key's word runs on to the next space (see ``_gather``)
+                word = cased[start + 1 : end if cased[end] == " " else cased.find(" ", end)]
                 seen.setdefault(word.lower(), word)
             words = list(seen.values())
             if t == self._diplomacy:
@@ -404,7 +405,10 @@ def _gather(matches: Matches, cased: str, title_end: int) -> Evidence:
                 for side, label, kind, folded in variant.sides:
                     sides[side].append((start + 1, stop, label, kind, folded))
             if variant.cue:
-                surface = _surface(cased, start, end) if variant.prefix else cased[start + 1 : end]
+                # The words matched: a whole-word key ends at a space; a prefix key ends at a
+                # letter or digit and runs on to the end of its word (the text holds no
+                # whitespace but spaces and ends with one).
+                surface = cased[start + 1 : cased.find(" ", end) if variant.prefix else end]
                 cues.append((variant.cue, surface, start))
             if variant.third:
                 thirds.append((start, variant.third))
@@ -459,7 +463,7 @@ def _placed(
                 for side, label, kind, folded in variant.sides:
                     sides[side].append((start + 1, stop, label, kind, folded))
             if variant.cue:
-                surface = _surface(cased, start, end) if variant.prefix else cased[start + 1 : end]
+                surface = cased[start + 1 : cased.find(" ", end) if variant.prefix else end]
                 cues.append((variant.cue, surface, start))
             if variant.third:
                 thirds.append((start, variant.third))
@@ -634,12 +638,6 @@ def _weigh_nested(hits: list[TopicHit]) -> float:
         if weight > best.get(ident, 0.0):
             best[ident] = weight
     return sum(best.values()) if core else 0.0
-
-
-def _surface(cased: str, start: int, end: int) -> str:
-    """The matched words (a prefix match runs to the end of its word)."""
-    stop = end if cased[end] == " " else cased.find(" ", end)
-    return cased[start + 1 : stop if stop >= 0 else len(cased)].strip()
 
 
 def _near_miss(start: int, end: int, near: list[tuple[int, int]]) -> bool:
