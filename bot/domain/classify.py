@@ -310,7 +310,7 @@ class Classifier:
         for t, total in ranked:
             if total > 0:
                 scores[ids[t]] = _score(total)
-                if total >= THRESHOLD:
+                if total >= THRESHOLD:  # THRESHOLD > 0
                     chosen.append(t)
         if not chosen:
             chosen = [ranked[0][0] if ranked and ranked[0][1] > 0 else self._diplomacy]
