@@ -153,3 +153,19 @@ def test_classify_many_keeps_order_and_tolerates_missing_fields(classifier: Clas
     ]
     results = classifier.classify_many(rows)
     assert [r.relevant for r in results] == [True, False, False]
+
+
+def test_results_are_built_with_every_field() -> None:
+    """The classifier builds results without ``Classification.__init__``: it must set every
+    field, and the result must equal the ordinary one."""
+    from dataclasses import fields
+
+    from bot.domain.classify import _CLASSIFICATION_FIELDS, _classification
+    from bot.domain.models import Classification
+
+    assert tuple(f.name for f in fields(Classification)) == _CLASSIFICATION_FIELDS
+    made = _classification(True, ("diplomacy",), {"diplomacy": 0.5}, {"relevance": []})
+    plain = Classification(True, ("diplomacy",), {"diplomacy": 0.5}, {"relevance": []})
+    assert made == plain
+    assert vars(made) == vars(plain)
+    assert list(vars(made)) == list(vars(plain))

@@ -44,20 +44,37 @@ SIDE_NAMES = ("US", "China")
 SIDE_IDS = {"us": 0, "cn": 1}
 # Where shorter keys of a topic lie inside a longer key of that topic: (offset, length - 1).
 Inner = tuple[tuple[int, int], ...]
+# What a topic phrase adds where it is found: (weight, is_support, ident, inner); ident folds
+# the plural, inner is where shorter keys of the same topic lie inside this key.
+Weight = tuple[float, bool, str, Inner]
+# A topic phrase of a key: (topic, its weight in the headline, its weight in the summary).
+TopicEntry = tuple[int, Weight, Weight]
+# A side phrase of a key: (side, label, kind, folded label); kind is an actor rank,
+# "country", "issue" (Taiwan), "company" or "place".
+SideEntry = tuple[int, str, str, str]
+
+# How ``classify`` reads a key (``Record.form``). Most keys found are one topic phrase or side
+# words and nothing else, matched in any case, and are read with no further tests; any other
+# key is read through its spellings.
+TOPIC = 0  # one topic phrase only
+SIDES = 1  # side words only, a whole-word key
+OTHER = 2  # anything else: read ``variants``
 
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """What one compiled key stands for (slotted: attribute reads are as fast as indexing)."""
+    """What one compiled key stands for (slotted: attribute reads are as fast as indexing).
 
+    The automaton holds one record per lower-cased key. A record of form ``TOPIC`` or
+    ``SIDES`` has one spelling, matched in any case, and no exclusion, near-miss, cue, third
+    party or setting; a record of form ``OTHER`` lists its spellings in ``variants``.
+    """
+
+    form: int  # TOPIC, SIDES or OTHER
     length: int  # key length, padding included
-    # (topic, headline weight, weight, is_support, ident, inner) per topic phrase; inner:
-    # (offset, length - 1) of every shorter key of the same topic inside this key
-    topics: tuple[tuple[int, float, float, bool, str, Inner], ...]
+    topics: tuple[TopicEntry, ...]
     excluded: tuple[int, ...]  # topics this key excludes
-    # (side, label, kind, folded label); kind is an actor rank, "country", "issue" (Taiwan),
-    # "company" or "place"
-    sides: tuple[tuple[int, str, str, str], ...]
+    sides: tuple[SideEntry, ...]
     cue: str  # interaction cue label, or ""
     near_miss: bool
     third: str  # third-party label, or ""
@@ -65,19 +82,29 @@ class Record:
     is_hit: bool  # any of the above but exclusions and near-misses
     is_span: bool  # an exclusion or a near-miss
     prefix: bool  # a ``*`` key: the match may end inside a word
+    # (the key as written if it is matched in capitals only, else "", its record) for each
+    # spelling of a lower-cased key; read for form OTHER only
+    variants: tuple[tuple[str, Record], ...] = ()
 
 
 MULTILATERAL = 1
 PARTICIPATION = 2
-# What the automaton holds per lower-cased key: (the key as written if it is matched in
-# capitals only, else "", its record) for each spelling.
-Variants = tuple[tuple[str, Record], ...]
-# A topic hit: (start, end, weight, is_support, ident, inner keys of its topic).
-TopicHit = tuple[int, int, float, bool, str, Inner]
+# A topic hit: (start, end, what the phrase adds there).
+TopicHit = tuple[int, int, Weight]
 # A side hit: (word start, word end, label, kind, folded label).
 SideHit = tuple[int, int, str, str, str]
 # An interaction cue: (label, words as written, start).
 Cue = tuple[str, str, int]
+# What an item's matches say: topic hits by topic, side hits by side, cues, third parties
+# (start, label) and the setting bits.
+Evidence = tuple[
+    dict[int, list[TopicHit]],
+    tuple[list[SideHit], list[SideHit]],
+    list[Cue],
+    list[tuple[int, str]],
+    int,
+]
+Matches = list[tuple[int, Record]]
 
 
 class Classifier:
@@ -112,67 +139,14 @@ class Classifier:
             lower = "".join(c.lower() if len(c.lower()) == 1 else c for c in cased)
         title_end = len(head) + 2
 
-        # One pass that takes every hit as it comes. Exclusions and near-misses are rare; an item
-        # with one is read again by _collect, which checks each hit against them (the matches
-        # are kept, so the text is scanned once).
-        matches: list[tuple[int, Variants]] = list(self._automaton.iter(lower))
-        topics: dict[int, list[TopicHit]] = {}
-        sides: tuple[list[SideHit], list[SideHit]] = ([], [])
-        cues: list[Cue] = []
-        thirds: list[tuple[int, str]] = []
-        setting = 0
-        spanned = False
-        for end, variants in matches:
-            for cased_key, rec in variants:
-                start = end - rec.length + 1
-                if cased_key and cased[start : end + 1] != cased_key:
-                    continue
-                if rec.is_span:
-                    spanned = True
-                    break
-                if not rec.is_hit:
-                    continue
-                setting |= rec.setting
-                if rec.topics:
-                    in_title = end < title_end
-                    for topic, title_weight, weight, support, ident, inner in rec.topics:
-                        hit = (
-                            start,
-                            end,
-                            title_weight if in_title else weight,
-                            support,
-                            ident,
-                            inner,
-                        )
-                        found = topics.get(topic)
-                        if found is None:
-                            topics[topic] = [hit]
-                        else:
-                            found.append(hit)
-                if rec.sides:
-                    stop = cased.find(" ", end) if rec.prefix and cased[end] != " " else end
-                    for side, label, kind, folded in rec.sides:
-                        sides[side].append((start + 1, stop, label, kind, folded))
-                if rec.cue:
-                    cues.append(
-                        (
-                            rec.cue,
-                            _surface(cased, start, end) if rec.prefix else cased[start + 1 : end],
-                            start,
-                        )
-                    )
-                if rec.third:
-                    thirds.append((start, rec.third))
-            if spanned:
-                break
-        if spanned:
-            topics, sides, cues, thirds, setting = _collect(matches, cased, title_end)
+        matches: Matches = list(self._automaton.iter(lower))  # one scan
+        topics, sides, cues, thirds, setting = _gather(matches, cased, title_end)
 
         relevant, reasons, totals = self._relevance(
             topics, sides, cues, thirds, setting, title_end, lower
         )
         if not relevant:
-            return Classification(relevant=False, why={"relevance": reasons})
+            return _classification(False, (), {}, {"relevance": reasons})
         self._diplomacy_weight(totals, topics, sides)
         return self._explain(totals, topics, sides, reasons, cased)
 
@@ -196,14 +170,20 @@ class Classifier:
         text: str,
     ) -> tuple[bool, list[str], dict[int, float]]:
         """Both sides, a link between them, and none of the rules that rule an item out;
-        the reasons, and each topic's total weight (only weighed once both sides are
-        present: an item without them needs the totals of ``implies_side`` topics only)."""
+        the reasons, and each topic's total weight (weighed when both sides are named, or
+        once both are present: an item without them needs the totals of ``implies_side``
+        topics only; an irrelevant item without both gets no totals)."""
+        totals = _totals(topics) if sides[0] and sides[1] else None
         implied = [False, False]  # per side: a strong topic hit stands for it
         if topics:
             for topic, side in self._implies:
-                hits = topics.get(topic)
-                if hits is not None and _total(hits) >= THRESHOLD:
-                    implied[side] = True
+                if totals is not None:
+                    if totals.get(topic, 0.0) >= THRESHOLD:
+                        implied[side] = True
+                else:
+                    hits = topics.get(topic)
+                    if hits is not None and _total(hits) >= THRESHOLD:
+                        implied[side] = True
         cued = bool(cues)
         presence = self._presence
         dealings = False
@@ -219,7 +199,10 @@ class Classifier:
         if pair:
             reasons.append(f"named together: {pair}")
         if cued:
-            words = _unique([surface for _, surface, _ in cues])
+            seen: dict[str, str] = {}  # the cue words, first spelling of each
+            for _, surface, _ in cues:
+                seen.setdefault(surface.lower(), surface)
+            words = list(seen.values())
             reasons.append(f"interaction: {', '.join(words[:6])}")
         others = _unique([label for _, label in thirds]) if thirds else []
         if others:
@@ -231,7 +214,8 @@ class Classifier:
                 missing = " and ".join(SIDE_NAMES)
             reasons.append(f"not relevant: no {missing} side")
             return False, reasons, {}
-        totals = {topic: _total(hits) for topic, hits in topics.items()}
+        if totals is None:
+            totals = _totals(topics)
         if setting == MULTILATERAL | PARTICIPATION and not dealings:
             reasons.append("not relevant: both sides only listed as guests of a multilateral event")
             return False, reasons, totals
@@ -319,21 +303,29 @@ class Classifier:
     ) -> Classification:
         # By weight, heaviest first, then by topic: sort by topic, then (stable) by weight.
         ranked = sorted(totals.items())
-        ranked.sort(key=itemgetter(1), reverse=True)
-        chosen = [t for t, total in ranked if total >= THRESHOLD]
+        ranked.sort(key=_BY_WEIGHT, reverse=True)
+        ids = self.topic_ids
+        chosen: list[int] = []
+        scores: dict[str, float] = {}
+        for t, total in ranked:
+            if total > 0:
+                scores[ids[t]] = _score(total)
+                if total >= THRESHOLD:  # THRESHOLD > 0
+                    chosen.append(t)
         if not chosen:
             chosen = [ranked[0][0] if ranked and ranked[0][1] > 0 else self._diplomacy]
-        ids = self.topic_ids
-        scores = {ids[t]: _score(total) for t, total in ranked if total > 0}
         why: dict[str, list[str]] = {"relevance": reasons}
+        names = []
         for t in chosen:
-            scores.setdefault(ids[t], 0.5)
-            words = _unique(
-                [
-                    cased[start + 1 : end] if cased[end] == " " else _surface(cased, start, end)
-                    for start, end, _, _, _, _ in topics.get(t, ())
-                ]
-            )
+            name = ids[t]
+            names.append(name)
+            scores.setdefault(name, 0.5)
+            seen: dict[str, str] = {}  # the words found, first spelling of each
+            for start, end, _ in topics.get(t, ()):
+                # a prefix key's word runs on to the next space (see ``_gather``)
+                word = cased[start + 1 : end if cased[end] == " " else cased.find(" ", end)]
+                seen.setdefault(word.lower(), word)
+            words = list(seen.values())
             if t == self._diplomacy:
                 words += _unique(
                     [
@@ -343,74 +335,154 @@ class Classifier:
                         if kind in DIPLOMATIC_RANKS
                     ]
                 )
-            why[ids[t]] = words or ["US–China dealings in general"]
-        return Classification(
-            relevant=True, topics=tuple(ids[t] for t in chosen), scores=scores, why=why
-        )
+            why[name] = words or ["US–China dealings in general"]
+        return _classification(True, tuple(names), scores, why)
 
 
 _PASSING = frozenset({"country", "place", "company"})
+_BY_WEIGHT = itemgetter(1)
+# Side evidence kinds that do not name a side directly.
+_INDIRECT = frozenset({"issue", "company", "place"})
 
 
-def _collect(
-    matches: list[tuple[int, Variants]], cased: str, title_end: int
-) -> tuple[
-    dict[int, list[TopicHit]],
-    tuple[list[SideHit], list[SideHit]],
-    list[Cue],
-    list[tuple[int, str]],
-    int,
-]:
-    """Topic, side, cue and third-party hits of an item that has exclusions or
-    near-misses: every hit is checked against them (the same result as the one pass
-    ``classify`` makes when there are none)."""
-    hits: list[tuple[int, int, Record]] = []
-    spans: list[tuple[int, int, Record]] = []
-    for end, variants in matches:
-        for cased_key, rec in variants:
-            start = end - rec.length + 1
-            if cased_key and cased[start : end + 1] != cased_key:
-                continue
-            if rec.is_span:
-                spans.append((start, end, rec))
-            if rec.is_hit:
-                hits.append((start, end, rec))
+def _gather(matches: Matches, cased: str, title_end: int) -> Evidence:
+    """The topic, side, cue and third-party hits and the setting of an item's matches.
 
-    near = [(s, e) for s, e, rec in spans if rec.near_miss]
-    excluding = [(s, e, rec.excluded) for s, e, rec in spans if rec.excluded]
+    A topic hit inside an exclusion of its topic, and a side, cue or third-party hit inside a
+    longer near-miss, are left out. Exclusions and near-misses are rare, and may be found
+    after the hits they hold, so they are applied once all matches are read: topic hits are
+    filtered, and an item with a near-miss has its side, cue and third-party hits read again
+    (``_placed``). Hits keep the order of the matches (by end, then as the automaton reports
+    them).
+    """
     topics: dict[int, list[TopicHit]] = {}
     sides: tuple[list[SideHit], list[SideHit]] = ([], [])
     cues: list[Cue] = []
     thirds: list[tuple[int, str]] = []
+    near: list[tuple[int, int]] = []
+    excluding: list[tuple[int, int, tuple[int, ...]]] = []
     setting = 0
-    for start, end, rec in hits:
-        setting |= rec.setting
-        if rec.topics:
-            in_title = end < title_end
-            for topic, title_weight, weight, support, ident, inner in rec.topics:
-                if excluding and _excluded(topic, start, end, excluding):
-                    continue
-                hit = (start, end, title_weight if in_title else weight, support, ident, inner)
-                found = topics.get(topic)
-                if found is None:
-                    topics[topic] = [hit]
-                else:
-                    found.append(hit)
-        if not (rec.sides or rec.cue or rec.third):
+    for end, rec in matches:
+        form = rec.form
+        if form == TOPIC:  # the common case first: one spelling, one topic phrase only
+            topic, title_weight, weight = rec.topics[0]
+            start = end - rec.length + 1
+            hit = (start, end, title_weight if end < title_end else weight)
+            found = topics.get(topic)
+            if found is None:
+                topics[topic] = [hit]
+            else:
+                found.append(hit)
             continue
-        if near and _near_miss(start, end, near):
-            continue
-        if rec.sides:
-            stop = cased.find(" ", end) if rec.prefix and cased[end] != " " else end
+        if form == SIDES:  # one spelling, whole words, side words only
+            start = end - rec.length + 1
             for side, label, kind, folded in rec.sides:
-                sides[side].append((start + 1, stop, label, kind, folded))
-        if rec.cue:
-            surface = _surface(cased, start, end) if rec.prefix else cased[start + 1 : end]
-            cues.append((rec.cue, surface, start))
-        if rec.third:
-            thirds.append((start, rec.third))
-
+                sides[side].append((start + 1, end, label, kind, folded))
+            continue
+        for cased_key, variant in rec.variants:
+            start = end - variant.length + 1
+            if cased_key and cased[start : end + 1] != cased_key:
+                continue
+            if variant.is_span:
+                if variant.near_miss:
+                    near.append((start, end))
+                if variant.excluded:
+                    excluding.append((start, end, variant.excluded))
+            if not variant.is_hit:
+                continue
+            setting |= variant.setting
+            if variant.topics:
+                in_title = end < title_end
+                for topic, title_weight, weight in variant.topics:
+                    hit = (start, end, title_weight if in_title else weight)
+                    found = topics.get(topic)
+                    if found is None:
+                        topics[topic] = [hit]
+                    else:
+                        found.append(hit)
+            if variant.sides:
+                stop = cased.find(" ", end) if variant.prefix and cased[end] != " " else end
+                for side, label, kind, folded in variant.sides:
+                    sides[side].append((start + 1, stop, label, kind, folded))
+            if variant.cue:
+                # The words matched: a whole-word key ends at a space; a prefix key ends at a
+                # letter or digit and runs on to the end of its word (the text holds no
+                # whitespace but spaces and ends with one).
+                surface = cased[start + 1 : cased.find(" ", end) if variant.prefix else end]
+                cues.append((variant.cue, surface, start))
+            if variant.third:
+                thirds.append((start, variant.third))
+    if excluding:
+        topics = _unexcluded(topics, excluding)
+    if near:
+        sides, cues, thirds = _placed(matches, cased, near)
     return topics, sides, cues, thirds, setting
+
+
+def _unexcluded(
+    topics: dict[int, list[TopicHit]], excluding: list[tuple[int, int, tuple[int, ...]]]
+) -> dict[int, list[TopicHit]]:
+    """The topic hits that lie inside no exclusion of their topic; a topic left with none is
+    dropped (the order of topics does not matter: they are ranked by weight, then id)."""
+    kept: dict[int, list[TopicHit]] = {}
+    for topic, hits in topics.items():
+        outside = [hit for hit in hits if not _excluded(topic, hit[0], hit[1], excluding)]
+        if outside:
+            kept[topic] = outside
+    return kept
+
+
+def _placed(
+    matches: Matches, cased: str, near: list[tuple[int, int]]
+) -> tuple[tuple[list[SideHit], list[SideHit]], list[Cue], list[tuple[int, str]]]:
+    """The side, cue and third-party hits of an item's matches that lie inside no longer
+    near-miss (``near``: their spans), as ``_gather`` reads them."""
+    sides: tuple[list[SideHit], list[SideHit]] = ([], [])
+    cues: list[Cue] = []
+    thirds: list[tuple[int, str]] = []
+    for end, rec in matches:
+        form = rec.form
+        if form == TOPIC:
+            continue
+        if form == SIDES:
+            start = end - rec.length + 1
+            if not _near_miss(start, end, near):
+                for side, label, kind, folded in rec.sides:
+                    sides[side].append((start + 1, end, label, kind, folded))
+            continue
+        for cased_key, variant in rec.variants:
+            start = end - variant.length + 1
+            if cased_key and cased[start : end + 1] != cased_key:
+                continue
+            if not (variant.sides or variant.cue or variant.third):
+                continue
+            if _near_miss(start, end, near):
+                continue
+            if variant.sides:
+                stop = cased.find(" ", end) if variant.prefix and cased[end] != " " else end
+                for side, label, kind, folded in variant.sides:
+                    sides[side].append((start + 1, stop, label, kind, folded))
+            if variant.cue:
+                surface = cased[start + 1 : cased.find(" ", end) if variant.prefix else end]
+                cues.append((variant.cue, surface, start))
+            if variant.third:
+                thirds.append((start, variant.third))
+    return sides, cues, thirds
+
+
+_CLASSIFICATION_FIELDS = ("relevant", "topics", "scores", "why")
+
+
+def _classification(
+    relevant: bool, topics: tuple[str, ...], scores: dict[str, float], why: dict[str, list[str]]
+) -> Classification:
+    """``Classification(relevant, topics, scores, why)``, made without the frozen dataclass's
+    ``__init__`` (an ``object.__setattr__`` call per field, a tenth of a classification's
+    time for an irrelevant item): the same fields, set in the same order. These four are all
+    its fields (``tests/test_classify_core.py`` checks)."""
+    result: Classification = object.__new__(Classification)
+    result.__dict__.update(relevant=relevant, topics=topics, scores=scores, why=why)
+    return result
 
 
 def _unique(words: list[str]) -> list[str]:
@@ -438,6 +510,18 @@ def _describe_side(
         if implied:
             return True, f"{name} side: implied by a topic that concerns both sides", []
         return False, f"{name} side: none", []
+    direct: dict[str, str] = {}
+    for _, _, label, kind, folded in hits:  # most often people, offices and countries only
+        if kind in _INDIRECT:
+            return _describe_mixed_side(name, hits, cued, dealings, implied)
+        direct.setdefault(folded, label)
+    return True, f"{name} side: {', '.join(direct.values())}", []
+
+
+def _describe_mixed_side(
+    name: str, hits: list[SideHit], cued: bool, dealings: bool, implied: bool
+) -> tuple[bool, str, list[str]]:
+    """``_describe_side`` for a side with an issue, company or place among its hits."""
     direct: dict[str, str] = {}
     issues: dict[str, str] = {}
     weak: dict[str, str] = {}
@@ -495,10 +579,22 @@ def _high_level(hits: list[SideHit]) -> bool:
 # --------------------------------------------------------------------------- helpers
 
 
+def _totals(topics: dict[int, list[TopicHit]]) -> dict[int, float]:
+    """Each topic's weight (``_total``; a lone hit, the common case, read in place)."""
+    totals: dict[int, float] = {}
+    for topic, hits in topics.items():
+        if len(hits) == 1:
+            weight, support, _, _ = hits[0][2]
+            totals[topic] = 0.0 if support else weight
+        else:
+            totals[topic] = _weigh(hits)
+    return totals
+
+
 def _total(hits: list[TopicHit]) -> float:
     """A topic's weight from its hits (a lone support phrase weighs nothing)."""
     if len(hits) == 1:
-        _, _, weight, support, _, _ = hits[0]
+        weight, support, _, _ = hits[0][2]
         return 0.0 if support else weight
     return _weigh(hits)
 
@@ -506,23 +602,15 @@ def _total(hits: list[TopicHit]) -> float:
 def _weigh(hits: list[TopicHit]) -> float:
     """Core weight plus support weight (support only counts beside a core phrase).
 
-    Distinct phrases count once (plural folded); a hit inside a longer hit of the topic does
-    not count. A hit lies inside a longer one exactly when its span is one of the spans the
-    longer hit's key holds shorter keys of the topic at (``inner``, found when the taxonomy
-    is compiled), so no pair of hits needs comparing.
+    Distinct phrases count once (plural folded), at their heaviest. When no phrase found
+    holds shorter phrases of the topic (``inner`` empty), every hit counts; else
+    ``_weigh_nested`` leaves out the hits inside longer ones.
     """
-    inside: set[tuple[int, int]] | None = None
-    for start, _, _, _, _, inner in hits:
-        if inner:
-            if inside is None:
-                inside = set()
-            for offset, span in inner:
-                inside.add((start + offset, start + offset + span))
     best: dict[str, float] = {}
     core = False
-    for start, end, weight, support, ident, _ in hits:
-        if inside and (start, end) in inside:
-            continue
+    for _, _, (weight, support, ident, inner) in hits:
+        if inner:
+            return _weigh_nested(hits)
         if not support:
             core = True
         if weight > best.get(ident, 0.0):
@@ -530,10 +618,26 @@ def _weigh(hits: list[TopicHit]) -> float:
     return sum(best.values()) if core else 0.0
 
 
-def _surface(cased: str, start: int, end: int) -> str:
-    """The matched words (a prefix match runs to the end of its word)."""
-    stop = end if cased[end] == " " else cased.find(" ", end)
-    return cased[start + 1 : stop if stop >= 0 else len(cased)].strip()
+def _weigh_nested(hits: list[TopicHit]) -> float:
+    """``_weigh`` for hits some of which may lie inside others: a hit inside a longer hit
+    of the topic does not count. A hit lies inside a longer one exactly when its span is
+    one of the spans the longer hit's key holds shorter keys of the topic at (``inner``,
+    found when the taxonomy is compiled), so no pair of hits needs comparing.
+    """
+    inside: set[tuple[int, int]] = set()
+    for start, _, (_, _, _, inner) in hits:
+        for offset, span in inner:
+            inside.add((start + offset, start + offset + span))
+    best: dict[str, float] = {}
+    core = False
+    for start, end, (weight, support, ident, _) in hits:
+        if (start, end) in inside:
+            continue
+        if not support:
+            core = True
+        if weight > best.get(ident, 0.0):
+            best[ident] = weight
+    return sum(best.values()) if core else 0.0
 
 
 def _near_miss(start: int, end: int, near: list[tuple[int, int]]) -> bool:
@@ -636,12 +740,10 @@ def _compile(taxonomy: Taxonomy) -> ahocorasick.Automaton:
     for index, topic in enumerate(taxonomy.topics):
         for phrase, weight in topic.phrases:
             for form in phrase_forms(phrase):
-                add(
-                    form, "topics", (index, weight * TITLE_BOOST, weight, False, _ident(phrase), ())
-                )
+                add(form, "topics", _topic_entry(index, weight, False, phrase))
         for phrase, weight in topic.support:
             for form in phrase_forms(phrase):
-                add(form, "topics", (index, weight * TITLE_BOOST, weight, True, _ident(phrase), ()))
+                add(form, "topics", _topic_entry(index, weight, True, phrase))
         for phrase in topic.exclusions:
             for form in phrase_forms(phrase):
                 add(form, "excl", index)
@@ -676,11 +778,12 @@ def _compile(taxonomy: Taxonomy) -> ahocorasick.Automaton:
             if entry is not None:
                 entry["set"] |= bit
 
-    automaton = ahocorasick.Automaton()
+    automaton = ahocorasick.Automaton()  # (cased key, record) per spelling
     variants: dict[str, list[tuple[str, Record]]] = {}
     for (key, case_sensitive), e in table.items():
         hit = bool(e["topics"] or e["sides"] or e["cue"] or e["third"] or e["set"])
         record = Record(
+            form=OTHER,
             length=len(key),
             topics=tuple(e["topics"]),
             excluded=tuple(dict.fromkeys(e["excl"])),
@@ -705,10 +808,11 @@ def _compile(taxonomy: Taxonomy) -> ahocorasick.Automaton:
 def _with_inner_keys(
     automaton: ahocorasick.Automaton, variants: dict[str, list[tuple[str, Record]]]
 ) -> ahocorasick.Automaton:
-    """The automaton again, each topic phrase of a record given ``inner``: where shorter
-    keys of the same topic lie inside its key. A scan finds every key inside a longer key
-    wherever the longer key is found (the text there is that key), so these are exactly the
-    hits of a topic that lie inside a longer hit of it."""
+    """The automaton ``classify`` scans with: one :class:`Record` per lower-cased key (see
+    ``_keyed``), each topic phrase given ``inner``: where shorter keys of the same topic lie
+    inside its key. A scan finds every key inside a longer key wherever the longer key is
+    found (the text there is that key), so these are exactly the hits of a topic that lie
+    inside a longer hit of it."""
     result = ahocorasick.Automaton()
     for key, found in variants.items():
         within: dict[int, set[tuple[int, int]]] = {}
@@ -719,21 +823,47 @@ def _with_inner_keys(
                         within.setdefault(entry[0], set()).add(
                             (end - other.length + 1, other.length - 1)
                         )
-        records = tuple(
+        records = [
             (
                 cased_key,
                 replace(
                     rec,
                     topics=tuple(
-                        (*entry[:5], tuple(sorted(within.get(entry[0], ()))))
+                        _with_inner(entry, tuple(sorted(within.get(entry[0], ()))))
                         for entry in rec.topics
                     ),
                 ),
             )
             for cased_key, rec in found
-        )
-        result.add_word(key, records)
+        ]
+        result.add_word(key, _keyed(records))
     if not variants:
-        result.add_word("\x00\x00", ())
+        result.add_word("\x00\x00", _keyed([]))
     result.make_automaton()
     return result
+
+
+def _topic_entry(topic: int, weight: float, support: bool, phrase: str) -> TopicEntry:
+    """A topic phrase's entry, with no inner keys yet."""
+    ident = _ident(phrase)
+    return (topic, (weight * TITLE_BOOST, support, ident, ()), (weight, support, ident, ()))
+
+
+def _with_inner(entry: TopicEntry, inner: Inner) -> TopicEntry:
+    topic, (title_weight, support, ident, _), (weight, _, _, _) = entry
+    return (topic, (title_weight, support, ident, inner), (weight, support, ident, inner))
+
+
+def _keyed(found: list[tuple[str, Record]]) -> Record:
+    """The record the automaton holds for a lower-cased key with these spellings: form
+    ``TOPIC`` or ``SIDES`` when its one spelling, matched in any case, is only one topic
+    phrase or only whole-word side words; else form ``OTHER`` with the spellings."""
+    if len(found) == 1:
+        cased_key, rec = found[0]
+        plain = not (cased_key or rec.is_span or rec.cue or rec.third or rec.setting)
+        if plain and len(rec.topics) == 1 and not rec.sides:
+            return replace(rec, form=TOPIC)
+        if plain and rec.sides and not rec.topics and not rec.prefix:
+            return replace(rec, form=SIDES)
+    empty = Record(OTHER, 0, (), (), (), "", False, "", 0, False, False, False)
+    return replace(found[0][1] if found else empty, form=OTHER, variants=tuple(found))

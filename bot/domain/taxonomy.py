@@ -86,6 +86,9 @@ _TOPIC_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 # Anything that is not a letter or digit separates words (one 64K-entry table, one C pass).
 _WORD_TABLE = "".join(chr(i) if chr(i).isalnum() else " " for i in range(0x10000))
+# The same for ASCII text, as a byte table: ``bytes.translate`` indexes the table directly,
+# where ``str.translate`` looks every character up through the mapping protocol.
+_ASCII_WORD_TABLE = bytes(c if c < 0x80 and chr(c).isalnum() else 0x20 for c in range(0x100))
 
 
 class TaxonomyError(ConfigError):
@@ -97,7 +100,14 @@ class TaxonomyError(ConfigError):
 
 
 def normalize_text(text: str) -> str:
-    """Punctuation and whitespace runs become one space; case is kept."""
+    """Punctuation and whitespace runs become one space; case is kept.
+
+    ASCII text (most news) is translated as bytes, with the same result: after either table
+    only letters, digits and spaces are left, which ``bytes.split`` splits as ``str.split``
+    does.
+    """
+    if text.isascii():
+        return b" ".join(text.encode().translate(_ASCII_WORD_TABLE).split()).decode()
     return " ".join(text.translate(_WORD_TABLE).split())
 
 
