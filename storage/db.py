@@ -56,6 +56,7 @@ PG_CONNECT_TIMEOUT_S = 5
 # operator intervention such as shutdown or terminated backends (57P), database dropped.
 _UNREACHABLE_SQLSTATES = ("08", "57P", "3D000", "53300")
 _bounded_wait_ms: ContextVar[int | None] = ContextVar("bounded_wait_ms", default=None)
+_LOCK_WAIT_KEY = "uschina_bot_busy_timeout_ms"  # in a pooled connection's info
 _ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
     "postgresql": "postgresql+asyncpg",
@@ -321,16 +322,12 @@ class Database:
         outage raises ``DatabaseUnavailableError``."""
         with self._outages():
             async with AsyncSession(self.engine, expire_on_commit=False) as session:
-                conn = await session.connection() if self._wait_ms() is not None else None
-                wait = await self._bound(conn) if conn is not None else None
+                if self._waits_on_locks:
+                    await self._set_lock_wait(await session.connection())
                 try:
                     yield session
-                    if conn is not None:
-                        await self._unbound(conn, wait)
                     await session.commit()
                 except BaseException:
-                    if conn is not None:
-                        await self._unbound(conn, wait, failed=True)
                     await session.rollback()
                     raise
 
@@ -339,11 +336,9 @@ class Database:
         """A Core connection in one transaction (bulk paths); outages as in ``session``."""
         with self._outages():
             async with self.engine.begin() as conn:
-                wait = await self._bound(conn)
-                try:
-                    yield conn
-                finally:
-                    await self._unbound(conn, wait, failed=True)
+                if self._waits_on_locks:
+                    await self._set_lock_wait(conn)
+                yield conn
 
     @contextmanager
     def _outages(self) -> Iterator[None]:
@@ -357,28 +352,23 @@ class Database:
             raise problem from exc
         self.availability.succeeded()
 
-    def _wait_ms(self) -> int | None:
-        """The bounded lock wait in force here (SQLite files only), else None."""
-        return _bounded_wait_ms.get() if self.is_sqlite and not self.in_memory else None
+    @property
+    def _waits_on_locks(self) -> bool:
+        """SQLite files wait for locks (busy timeout); memory databases and servers do not."""
+        return self.is_sqlite and not self.in_memory
 
-    async def _bound(self, conn: AsyncConnection) -> int | None:
-        wait = self._wait_ms()
-        if wait is not None:
-            await conn.exec_driver_sql(f"PRAGMA busy_timeout={int(wait)}")
-        return wait
+    async def _set_lock_wait(self, conn: AsyncConnection) -> None:
+        """Give ``conn`` the lock wait in force here (``bounded_wait``, else the default).
 
-    async def _unbound(
-        self, conn: AsyncConnection, wait: int | None, *, failed: bool = False
-    ) -> None:
-        """Give the pooled connection its normal busy timeout back (or discard it)."""
-        if wait is None:
-            return
-        try:
-            await conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        except Exception:
-            if not failed:
-                raise
-            await conn.invalidate()
+        A pooled connection remembers the busy timeout it holds in its ``info`` (which lives
+        as long as its DBAPI connection), so the ``PRAGMA`` runs only when a connection moves
+        between chat requests and other work: a request makes no extra round trips to the
+        database thread, which cost a turn of a busy event loop each.
+        """
+        wanted = _bounded_wait_ms.get() or SQLITE_BUSY_TIMEOUT_MS
+        if conn.info.get(_LOCK_WAIT_KEY, SQLITE_BUSY_TIMEOUT_MS) != wanted:
+            await conn.exec_driver_sql(f"PRAGMA busy_timeout={int(wanted)}")
+            conn.info[_LOCK_WAIT_KEY] = wanted
 
     async def ping(self) -> bool:
         try:
