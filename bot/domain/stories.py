@@ -180,7 +180,7 @@ class StoryIndex:
         if fp.published and (self._newest is None or fp.published > self._newest):
             self._newest = fp.published
             self._retire_old()
-        idf = {t: self.df.idf(t) for t in fp.tokens}
+        idf = self.df.idfs(fp.tokens)
         item = prepare(fp, weigh_by(fp.tokens, idf))
         best, best_score = None, self.threshold
         for story in self._candidates(fp, idf):
