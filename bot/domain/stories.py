@@ -26,7 +26,6 @@ The shell stores :meth:`StoryIndex.story_state` beside each story and rebuilds t
 from __future__ import annotations
 
 import hashlib
-import heapq
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -282,10 +281,10 @@ class StoryIndex:
                 return VETO
             dated.append((member, dates))
         scores = [scored_with_dates(item, member, dates, weights) for member, dates in dated]
-        if min(scores) <= VETO:
+        scores.sort(reverse=True)
+        if scores[-1] <= VETO:
             return VETO
-        best = heapq.nlargest(2, scores)
-        return best[0] if len(best) == 1 else 0.75 * best[0] + 0.25 * best[1]
+        return scores[0] if len(scores) == 1 else 0.75 * scores[0] + 0.25 * scores[1]
 
     def _retire_old(self) -> None:
         if self._newest is None:
