@@ -265,11 +265,10 @@ def _preview_before(preview: Prepared, other: Prepared) -> bool:
     return other.published is not None and abs(preview.published - other.published) >= 2
 
 
-def _when_agrees(a: Prepared, b: Prepared) -> bool | None:
+def _when_agrees(a: Prepared, b: Prepared, named: int | None) -> bool | None:
     """Whether the two items' event days agree: by the days their texts name when both name
-    some (at most a day apart), else by publication (at most a day apart); None when
-    neither tells."""
-    named = _min_gap(a.dates, b.dates)
+    some (``named``: the smallest gap between them; at most a day apart), else by publication
+    (at most a day apart); None when neither tells."""
     if named is not None:
         return named <= 1
     if a.published is not None and b.published is not None:
@@ -277,8 +276,9 @@ def _when_agrees(a: Prepared, b: Prepared) -> bool | None:
     return None
 
 
-def _date_evidence(a: Prepared, b: Prepared, w: ScoreWeights) -> float | None:
-    """Score adjustment from dates; None means the dates rule the pair out."""
+def _date_evidence(a: Prepared, b: Prepared, named: int | None, w: ScoreWeights) -> float | None:
+    """Score adjustment from dates (``named``: the smallest gap between the days the two texts
+    name); None means the dates rule the pair out."""
     score = 0.0
     if a.published is not None and b.published is not None:
         gap = abs(a.published - b.published)
@@ -287,7 +287,6 @@ def _date_evidence(a: Prepared, b: Prepared, w: ScoreWeights) -> float | None:
         score += w.close_pub_bonus if gap <= 1 else -w.pub_gap_penalty_per_day * gap
     if _preview_before(a, b) or _preview_before(b, a):
         return None
-    named = _min_gap(a.dates, b.dates)
     if named is not None and named > w.max_named_day_gap:
         return None
     if a.dates or b.dates:
@@ -333,15 +332,19 @@ def _places_conflict(a: Prepared, b: Prepared) -> bool:
 def event_conflict(a: Prepared, b: Prepared) -> bool:
     """True when kind and place/day disagree so that the two cannot be one event (see the
     module doc); symmetric."""
+    return _event_conflict(a, b, _min_gap(a.dates, b.dates))
+
+
+def _event_conflict(a: Prepared, b: Prepared, named: int | None) -> bool:
+    """:func:`event_conflict` given the smallest gap between the days the two texts name."""
     if a.fp.roundup != b.fp.roundup:
         return True
-    when = _when_agrees(a, b)
+    when = _when_agrees(a, b, named)
     if _different_actions(a, b):
         return not (a.places & b.places and when is True)
-    if a.one_day_actions & b.one_day_actions:
-        named = _min_gap(a.dates, b.dates)
-        if named is not None and named > 2:  # a day either side: time zones, "yesterday"
-            return True
+    # two one-day events: a day either side is allowed (time zones, "yesterday")
+    if a.one_day_actions & b.one_day_actions and named is not None and named > 2:
+        return True
     return _places_conflict(a, b) and when is False
 
 
@@ -413,8 +416,9 @@ def prepared_pair_score(a: Prepared, b: Prepared, w: ScoreWeights = WEIGHTS) -> 
 def pair_dates(a: Prepared, b: Prepared, w: ScoreWeights = WEIGHTS) -> float | None:
     """The date evidence of a pair, or None when dates or event agreement veto it (the cheap
     first half of :func:`prepared_pair_score`)."""
-    dates = _date_evidence(a, b, w)
-    if dates is None or event_conflict(a, b):
+    named = _min_gap(a.dates, b.dates)
+    dates = _date_evidence(a, b, named, w)
+    if dates is None or _event_conflict(a, b, named):
         return None
     return dates
 
