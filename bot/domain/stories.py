@@ -26,7 +26,6 @@ The shell stores :meth:`StoryIndex.story_state` beside each story and rebuilds t
 from __future__ import annotations
 
 import hashlib
-import heapq
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,12 +37,15 @@ from bot.domain.story_score import (
     VETO,
     WEIGHTS,
     DocFreq,
+    Prepared,
     ScoreWeights,
-    Weighted,
     days_apart,
+    pair_dates,
     pair_score,
+    prepare,
+    scored_with_dates,
     weigh,
-    weighted_pair_score,
+    weigh_by,
 )
 
 __all__ = [
@@ -70,18 +72,19 @@ _MAX_HOLDERS = 64  # a probe held by more open stories than this names no partic
 class _Story:
     key: str
     members: list[Fingerprint]
-    weights: list[Weighted]
+    prepared: list[Prepared]  # the members as the pair score reads them
     first: str | None  # earliest publication day, ISO
     last: str | None  # latest publication day, ISO
     seq: int  # order of last update, for eviction when dates are unknown
     tokens: set[str] = field(default_factory=set)  # every posting that names this story
 
-    def add(self, fp: Fingerprint, weighted: Weighted, seq: int) -> None:
+    def add(self, item: Prepared, seq: int) -> None:
+        fp = item.fp
         if len(self.members) >= _MAX_MEMBERS:
             del self.members[_MAX_MEMBERS // 3]  # keep the first few and the most recent
-            del self.weights[_MAX_MEMBERS // 3]
+            del self.prepared[_MAX_MEMBERS // 3]
         self.members.append(fp)
-        self.weights.append(weighted)
+        self.prepared.append(item)
         self.tokens.update(_index_tokens(fp))
         self.seq = seq
         day = fp.published
@@ -176,10 +179,11 @@ class StoryIndex:
         if fp.published and (self._newest is None or fp.published > self._newest):
             self._newest = fp.published
             self._retire_old()
-        weighted = weigh(fp.tokens, self.df)
+        idf = self.df.idfs(fp.tokens)
+        item = prepare(fp, weigh_by(fp.tokens, idf))
         best, best_score = None, self.threshold
-        for story in self._candidates(fp):
-            score = self._story_score(story, fp, weighted)
+        for story in self._candidates(fp, idf):
+            score = self._story_score(story, item)
             if score >= best_score:
                 best, best_score = story, score
         is_new = best is None
@@ -189,7 +193,7 @@ class StoryIndex:
                 key = story_key(key)
             best = _Story(key, [], [], None, None, self._seq)
             self._stories[key] = best
-        best.add(fp, weighted, self._seq)
+        best.add(item, self._seq)
         postings = self._retired_postings if best.key in self._retired else self._postings
         for token in _index_tokens(fp):
             postings.setdefault(token, set()).add(best.key)
@@ -198,49 +202,54 @@ class StoryIndex:
         self._retire_surplus()
         return best.key, is_new
 
-    def _probes(self, fp: Fingerprint) -> list[str]:
-        """The item's rarest tokens that some earlier item shares (and not too common)."""
-        seen = [t for t in fp.tokens if self.df.counts.get(t, 0) >= 2]
-        probes = sorted(seen, key=lambda t: (-self.df.idf(t), t))[:_PROBE_TOKENS]
+    def _probes(self, fp: Fingerprint, idf: Mapping[str, float]) -> list[str]:
+        """The item's rarest tokens that some earlier item shares (and not too common);
+        ``idf`` holds the rarity of each of its tokens."""
+        counts = self.df.counts
+        seen = [t for t in fp.tokens if counts.get(t, 0) >= 2]
+        probes = sorted(seen, key=lambda t: (-idf[t], t))[:_PROBE_TOKENS]
         return [t for t in probes if not self.df.is_common(t)]
 
-    def _candidates(self, fp: Fingerprint) -> list[_Story]:
+    def _candidates(self, fp: Fingerprint, idf: Mapping[str, float]) -> list[_Story]:
         """Up to ``_MAX_CANDIDATES`` in-window stories sharing the most rarity of the item's
         probe tokens and numbers (ties by key). A token or number held by more than
         ``max_holders`` stories names no particular event and is not used, which bounds the
         work per item whatever the number of open stories."""
-        probes = [*self._probes(fp), *(f"#{n}" for n in fp.numbers)]
+        probes = [*self._probes(fp, idf), *(f"#{n}" for n in fp.numbers)]
         sources = [(self._postings, self._stories)]
         if fp.published is None and self.archive:
             sources.append((self._retired_postings, self._retired))
         found: list[_Story] = []
         for postings, stories in sources:
             if self.candidate_index:
-                weight = self._weights_from_postings(probes, postings)
+                weight = self._weights_from_postings(probes, postings, idf)
             else:
-                weight = self._weights_by_scan(probes, stories)
+                weight = self._weights_by_scan(probes, stories, idf)
             ranked = sorted(weight, key=lambda k: (-weight[k], k))
             in_window = (stories[k] for k in ranked if self._in_window(stories[k], fp.published))
             found.extend(itertools.islice(in_window, _MAX_CANDIDATES))
         return found
 
-    def _probe_weight(self, probe: str) -> float:
-        return 1.0 if probe.startswith("#") else self.df.idf(probe)
+    @staticmethod
+    def _probe_weight(probe: str, idf: Mapping[str, float]) -> float:
+        return 1.0 if probe.startswith("#") else idf[probe]
 
     def _weights_from_postings(
-        self, probes: list[str], postings: dict[str, set[str]]
+        self, probes: list[str], postings: dict[str, set[str]], idf: Mapping[str, float]
     ) -> dict[str, float]:
         weight: dict[str, float] = {}
         for probe in probes:
             holders = postings.get(probe, ())
             if len(holders) > self.max_holders:
                 continue
-            add = self._probe_weight(probe)
+            add = self._probe_weight(probe, idf)
             for key in holders:
                 weight[key] = weight.get(key, 0.0) + add
         return weight
 
-    def _weights_by_scan(self, probes: list[str], stories: dict[str, _Story]) -> dict[str, float]:
+    def _weights_by_scan(
+        self, probes: list[str], stories: dict[str, _Story], idf: Mapping[str, float]
+    ) -> dict[str, float]:
         """What :meth:`_weights_from_postings` computes, by reading every story."""
         holders = {p: [k for k, s in stories.items() if p in s.tokens] for p in probes}
         weight: dict[str, float] = {}
@@ -249,7 +258,7 @@ class StoryIndex:
                 p for p in probes if p in story.tokens and len(holders[p]) <= self.max_holders
             ]
             if usable:
-                weight[key] = sum(self._probe_weight(p) for p in usable)
+                weight[key] = sum(self._probe_weight(p, idf) for p in usable)
         return weight
 
     @staticmethod
@@ -259,14 +268,23 @@ class StoryIndex:
         gap = WEIGHTS.max_pub_gap
         return days_apart(day, story.first) <= gap or days_apart(day, story.last) <= gap
 
-    def _story_score(self, story: _Story, fp: Fingerprint, weighted: Weighted) -> float:
-        """Mostly the best link to a member; vetoed when any member rules the item out."""
-        pairs = zip(story.members, story.weights, strict=True)
-        scores = [weighted_pair_score(fp, weighted, m, w, self.weights) for m, w in pairs]
-        if min(scores) <= VETO:
+    def _story_score(self, story: _Story, item: Prepared) -> float:
+        """Mostly the best link to a member; vetoed when any member rules the item out.
+
+        The cheap vetoes are checked for every member before any text is compared, since one
+        veto settles the story."""
+        weights = self.weights
+        dated: list[tuple[Prepared, float]] = []
+        for member in story.prepared:
+            dates = pair_dates(item, member, weights)
+            if dates is None:
+                return VETO
+            dated.append((member, dates))
+        scores = [scored_with_dates(item, member, dates, weights) for member, dates in dated]
+        scores.sort(reverse=True)
+        if scores[-1] <= VETO:
             return VETO
-        best = heapq.nlargest(2, scores)
-        return best[0] if len(best) == 1 else 0.75 * best[0] + 0.25 * best[1]
+        return scores[0] if len(scores) == 1 else 0.75 * scores[0] + 0.25 * scores[1]
 
     def _retire_old(self) -> None:
         if self._newest is None:
@@ -326,7 +344,7 @@ class StoryIndex:
         self._seq += 1
         story = _Story(key, [], [], None, None, self._seq)
         for fp in members:
-            story.add(fp, weigh(fp.tokens, self.df), self._seq)
+            story.add(prepare(fp, weigh(fp.tokens, self.df)), self._seq)
             if fp.published and (self._newest is None or fp.published > self._newest):
                 self._newest = fp.published
         self._stories[key] = story

@@ -103,6 +103,11 @@ class DocFreq:
     def idf(self, token: str) -> float:
         return math.log((self.docs + 2) / (self.counts.get(token, 0) + 1)) + 0.5
 
+    def idfs(self, tokens: Iterable[str]) -> dict[str, float]:
+        """``{token: self.idf(token)}`` for many tokens (the same figures, fewer calls)."""
+        docs, count, log = self.docs + 2, self.counts.get, math.log
+        return {t: log(docs / (count(t, 0) + 1)) + 0.5 for t in tokens}
+
     def is_common(self, token: str) -> bool:
         """Too frequent to help find candidates (e.g. "china" in a US–China feed)."""
         return self.docs >= 50 and self.counts.get(token, 0) > 0.2 * self.docs
@@ -118,7 +123,12 @@ class Weighted:
 
 
 def weigh(tokens: Mapping[str, float], df: DocFreq) -> Weighted:
-    vec = {t: w * df.idf(t) for t, w in tokens.items()}
+    return weigh_by(tokens, df.idfs(tokens))
+
+
+def weigh_by(tokens: Mapping[str, float], idf: Mapping[str, float]) -> Weighted:
+    """:func:`weigh` with every token's rarity (``DocFreq.idf``) already looked up."""
+    vec = {t: w * idf[t] for t, w in tokens.items()}
     return Weighted(vec, math.sqrt(sum(v * v for v in vec.values())), sum(vec.values()))
 
 
@@ -138,7 +148,7 @@ def text_similarity(a: Weighted, b: Weighted) -> float:
     return 0.5 * dot / (a.norm * b.norm) + 0.5 * shared / min(a.mass, b.mass)
 
 
-# --------------------------------------------------------------------------- dates
+# --------------------------------------------------------------------------- one item
 
 
 @functools.lru_cache(maxsize=8192)
@@ -151,77 +161,141 @@ def days_apart(a: str, b: str) -> int:
     return abs(_ordinal(a) - _ordinal(b))
 
 
-_days = days_apart
+def _day_of_year(month_day: str) -> int:
+    """Day of the year of an ``MM-DD`` value (in a leap year, so that 02-29 exists)."""
+    return date(2000, int(month_day[:2]), int(month_day[3:5])).timetuple().tm_yday
 
 
-def _min_gap(xs: Sequence[str], ys: Sequence[str]) -> int | None:
+def _family(actions: Iterable[str]) -> frozenset[str]:
+    """Actions with every encounter word folded into one ("talks" = "meeting" = "visit")."""
+    return frozenset("encounter" if a in ENCOUNTER_ACTIONS else a for a in actions)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One item as :func:`prepared_pair_score` reads it: its fingerprint, its weighted tokens
+    and what every comparison would otherwise derive again (day numbers, sets, families).
+    Built once per item by :func:`prepare`."""
+
+    fp: Fingerprint
+    weighted: Weighted
+    published: int | None  # ordinal of the publication day, when there is one
+    dates: tuple[int, ...]  # ordinals of ``fp.dates``
+    event_days: tuple[int, ...]  # ordinals of ``fp.event_days()``
+    last_event_day: str | None  # latest of ``fp.event_days()``, ISO
+    first_date: str | None  # earliest of ``fp.dates``, ISO
+    month_days: frozenset[int]  # days of the year of the month-days and event days
+    weekday: int | None  # 0 = Monday: the weekday named, else that of the first date
+    kinds: frozenset[str]
+    exclusive_kinds: frozenset[str]
+    specific_kinds: frozenset[str]
+    kind_family: frozenset[str]
+    actions: frozenset[str]
+    action_family: frozenset[str]
+    one_day_actions: frozenset[str]
+    places: frozenset[str]
+    targets: frozenset[str]
+    people: tuple[frozenset[str], ...]  # the words of each person's name
+    numbers: frozenset[str]
+    names: frozenset[str]  # multi-word entities
+
+
+def prepare(fp: Fingerprint, weighted: Weighted) -> Prepared:
+    event_days = fp.event_days()
+    if fp.weekday in _WEEKDAYS:
+        weekday: int | None = _WEEKDAYS.index(fp.weekday)
+    else:
+        weekday = date.fromisoformat(fp.dates[0]).weekday() if fp.dates else None
+    kinds, actions = frozenset(fp.kinds), frozenset(fp.actions)
+    return Prepared(
+        fp=fp,
+        weighted=weighted,
+        published=_ordinal(fp.published) if fp.published else None,
+        dates=tuple(_ordinal(d) for d in fp.dates),
+        event_days=tuple(_ordinal(d) for d in event_days),
+        last_event_day=max(event_days) if event_days else None,
+        first_date=min(fp.dates) if fp.dates else None,
+        month_days=frozenset(
+            _day_of_year(md) for md in {*fp.month_days, *(d[5:] for d in event_days)}
+        ),
+        weekday=weekday,
+        kinds=kinds,
+        exclusive_kinds=kinds & EXCLUSIVE_KINDS,
+        specific_kinds=kinds & SPECIFIC_KINDS,
+        kind_family=_family(kinds),
+        actions=actions,
+        action_family=_family(actions),
+        one_day_actions=actions & ONE_DAY_ACTIONS,
+        places=frozenset(fp.places),
+        targets=frozenset(fp.targets),
+        people=tuple(frozenset(person.split()) for person in fp.people),
+        numbers=frozenset(fp.numbers),
+        names=frozenset(e for e in fp.entities if " " in e),
+    )
+
+
+# --------------------------------------------------------------------------- dates
+
+
+def _min_gap(xs: Sequence[int], ys: Sequence[int]) -> int | None:
+    """Smallest distance between two sets of day numbers; None when either is empty."""
     if not xs or not ys:
         return None
-    return min(_days(x, y) for x in xs for y in ys)
+    if len(xs) == 1 and len(ys) == 1:
+        return abs(xs[0] - ys[0])
+    return min(abs(x - y) for x in xs for y in ys)
 
 
-def _weekday_of(fp: Fingerprint) -> int | None:
-    if fp.weekday in _WEEKDAYS:
-        return _WEEKDAYS.index(fp.weekday)
-    return date.fromisoformat(fp.dates[0]).weekday() if fp.dates else None
-
-
-def _month_day_gap(xs: Iterable[str], ys: Iterable[str]) -> int | None:
-    """Smallest distance in days between ``MM-DD`` values, ignoring the year."""
-
-    def ordinal(md: str) -> int:
-        return date(2000, int(md[:2]), int(md[3:5])).timetuple().tm_yday
-
-    gaps = [abs(ordinal(x) - ordinal(y)) for x in xs for y in ys]
+def _month_day_gap(xs: Iterable[int], ys: Iterable[int]) -> int | None:
+    """Smallest distance in days between days of the year, across the year's end."""
+    gaps = [abs(x - y) for x in xs for y in ys]
     return min((min(g, 366 - g) for g in gaps), default=None)
 
 
-def _preview_before(preview: Fingerprint, other: Fingerprint) -> bool:
+def _preview_before(preview: Prepared, other: Prepared) -> bool:
     """A preview published on a day before the other item's event is a story of its own, and
     so is one announcing an event that starts after the other item's event days."""
-    if not preview.preview or other.preview or not preview.published:
+    if not preview.fp.preview or other.fp.preview or preview.published is None:
         return False
-    if preview.ahead and other.event_days() and max(other.event_days()) < preview.ahead:
+    ahead = preview.fp.ahead
+    if ahead and other.last_event_day is not None and other.last_event_day < ahead:
         return True
-    if other.dates:
-        return preview.published < min(other.dates)
-    return other.published is not None and _days(preview.published, other.published) >= 2
+    if other.first_date is not None:
+        return str(preview.fp.published) < other.first_date
+    return other.published is not None and abs(preview.published - other.published) >= 2
 
 
-def _when_agrees(a: Fingerprint, b: Fingerprint) -> bool | None:
+def _when_agrees(a: Prepared, b: Prepared, named: int | None) -> bool | None:
     """Whether the two items' event days agree: by the days their texts name when both name
-    some (at most a day apart), else by publication (at most a day apart); None when
-    neither tells."""
-    named = _min_gap(a.dates, b.dates)
+    some (``named``: the smallest gap between them; at most a day apart), else by publication
+    (at most a day apart); None when neither tells."""
     if named is not None:
         return named <= 1
-    if a.published and b.published:
-        return _days(a.published, b.published) <= 1
+    if a.published is not None and b.published is not None:
+        return abs(a.published - b.published) <= 1
     return None
 
 
-def _date_evidence(a: Fingerprint, b: Fingerprint, w: ScoreWeights) -> float | None:
-    """Score adjustment from dates; None means the dates rule the pair out."""
+def _date_evidence(a: Prepared, b: Prepared, named: int | None, w: ScoreWeights) -> float | None:
+    """Score adjustment from dates (``named``: the smallest gap between the days the two texts
+    name); None means the dates rule the pair out."""
     score = 0.0
-    if a.published and b.published:
-        gap = _days(a.published, b.published)
+    if a.published is not None and b.published is not None:
+        gap = abs(a.published - b.published)
         if gap > w.max_pub_gap:
             return None
         score += w.close_pub_bonus if gap <= 1 else -w.pub_gap_penalty_per_day * gap
     if _preview_before(a, b) or _preview_before(b, a):
         return None
-    named = _min_gap(a.dates, b.dates)
     if named is not None and named > w.max_named_day_gap:
         return None
     if a.dates or b.dates:
-        days = _min_gap(a.event_days(), b.event_days())
+        days = _min_gap(a.event_days, b.event_days)
         if days is not None:
             penalty = min(w.day_gap_penalty_per_day * (days - 1), w.day_gap_penalty_cap)
             score += w.near_day_bonus if days <= 1 else -penalty
-    if a.month_days or b.month_days:
-        md_a = set(a.month_days) | {d[5:] for d in a.event_days()}
-        md_b = set(b.month_days) | {d[5:] for d in b.event_days()}
-        apart = _month_day_gap(md_a, md_b)
+    if a.fp.month_days or b.fp.month_days:
+        apart = _month_day_gap(a.month_days, b.month_days)
         if apart is not None:
             if apart <= 1:
                 score += w.near_month_day_bonus
@@ -229,8 +303,8 @@ def _date_evidence(a: Fingerprint, b: Fingerprint, w: ScoreWeights) -> float | N
                 score -= (
                     w.month_day_penalty_per_day * apart if apart <= 6 else w.month_day_far_penalty
                 )
-    wa, wb = _weekday_of(a), _weekday_of(b)
-    if wa is not None and wb is not None and (a.weekday or b.weekday):
+    wa, wb = a.weekday, b.weekday
+    if wa is not None and wb is not None and (a.fp.weekday or b.fp.weekday):
         diff = min((wa - wb) % 7, (wb - wa) % 7)
         if diff == 0:
             score += w.same_weekday_bonus
@@ -242,53 +316,51 @@ def _date_evidence(a: Fingerprint, b: Fingerprint, w: ScoreWeights) -> float | N
 # --------------------------------------------------------------------------- event agreement
 
 
-def _family(actions: Iterable[str]) -> set[str]:
-    """Actions with every encounter word folded into one ("talks" = "meeting" = "visit")."""
-    return {"encounter" if a in ENCOUNTER_ACTIONS else a for a in actions}
-
-
-def _different_actions(a: Fingerprint, b: Fingerprint) -> bool:
+def _different_actions(a: Prepared, b: Prepared) -> bool:
     """One item's headline action is nowhere in the other's text (encounter words folded)."""
 
-    def unmatched(x: Fingerprint, y: Fingerprint) -> bool:
-        return bool(x.actions and y.kinds) and not _family(x.actions) & _family(y.kinds)
+    def unmatched(x: Prepared, y: Prepared) -> bool:
+        return bool(x.actions and y.kinds) and not x.action_family & y.kind_family
 
     return unmatched(a, b) or unmatched(b, a)
 
 
-def _places_conflict(a: Fingerprint, b: Fingerprint) -> bool:
-    return bool(a.places and b.places) and not set(a.places) & set(b.places)
+def _places_conflict(a: Prepared, b: Prepared) -> bool:
+    return bool(a.places and b.places) and not a.places & b.places
 
 
-def event_conflict(a: Fingerprint, b: Fingerprint) -> bool:
+def event_conflict(a: Prepared, b: Prepared) -> bool:
     """True when kind and place/day disagree so that the two cannot be one event (see the
     module doc); symmetric."""
-    if a.roundup != b.roundup:
+    return _event_conflict(a, b, _min_gap(a.dates, b.dates))
+
+
+def _event_conflict(a: Prepared, b: Prepared, named: int | None) -> bool:
+    """:func:`event_conflict` given the smallest gap between the days the two texts name."""
+    if a.fp.roundup != b.fp.roundup:
         return True
-    when = _when_agrees(a, b)
+    when = _when_agrees(a, b, named)
     if _different_actions(a, b):
-        return not (set(a.places) & set(b.places) and when is True)
-    if set(a.actions) & set(b.actions) & ONE_DAY_ACTIONS:
-        named = _min_gap(a.dates, b.dates)
-        if named is not None and named > 2:  # a day either side: time zones, "yesterday"
-            return True
+        return not (a.places & b.places and when is True)
+    # two one-day events: a day either side is allowed (time zones, "yesterday")
+    if a.one_day_actions & b.one_day_actions and named is not None and named > 2:
+        return True
     return _places_conflict(a, b) and when is False
 
 
 # --------------------------------------------------------------------------- kinds, people
 
 
-def _same_person(x: str, y: str) -> bool:
-    return bool(set(x.split()) & set(y.split()))
-
-
-def _people_evidence(a: Sequence[str], b: Sequence[str], w: ScoreWeights) -> float:
-    """Named officials: sharing them supports; each side naming someone the other does not
-    (two different pairs of officials) contradicts."""
+def _people_evidence(
+    a: Sequence[frozenset[str]], b: Sequence[frozenset[str]], w: ScoreWeights
+) -> float:
+    """Named officials (as the words of their names): sharing them supports; each side naming
+    someone the other does not (two different pairs of officials) contradicts. Two names are
+    one person when they share a word."""
     if not a or not b:
         return 0.0
-    only_a = [x for x in a if not any(_same_person(x, y) for y in b)]
-    only_b = [y for y in b if not any(_same_person(x, y) for x in a)]
+    only_a = [x for x in a if not any(x & y for y in b)]
+    only_b = [y for y in b if not any(x & y for x in a)]
     if len(only_a) == len(a) and len(only_b) == len(b):
         return -w.other_people_penalty if min(len(a), len(b)) >= 2 else 0.0
     if only_a and only_b and min(len(a), len(b)) >= 2:
@@ -296,31 +368,28 @@ def _people_evidence(a: Sequence[str], b: Sequence[str], w: ScoreWeights) -> flo
     return w.shared_person_bonus
 
 
-def _kind_evidence(a: Fingerprint, b: Fingerprint, w: ScoreWeights) -> float:
-    ka, kb = set(a.kinds), set(b.kinds)
+def _kind_evidence(a: Prepared, b: Prepared, w: ScoreWeights) -> float:
     score = 0.0
-    ea, eb = ka & EXCLUSIVE_KINDS, kb & EXCLUSIVE_KINDS
+    ea, eb = a.exclusive_kinds, b.exclusive_kinds
     if ea and eb and not ea & eb and len(ea) == 1 and len(eb) == 1:
         score -= w.exclusive_kind_penalty
-    if ("retaliation" in ka) != ("retaliation" in kb):
+    if ("retaliation" in a.kinds) != ("retaliation" in b.kinds):
         score -= w.retaliation_penalty
-    score += w.shared_kind_bonus * min(len(ka & kb & SPECIFIC_KINDS), 2)
+    score += w.shared_kind_bonus * min(len(a.specific_kinds & b.specific_kinds), 2)
     score += _people_evidence(a.people, b.people, w)
-    if a.targets and b.targets and not set(a.targets) & set(b.targets):
+    if a.targets and b.targets and not a.targets & b.targets:
         score -= w.opposite_target_penalty
-    if a.preview != b.preview and not (a.published and a.published == b.published):
+    if a.fp.preview != b.fp.preview and not (a.published and a.fp.published == b.fp.published):
         score -= w.preview_penalty
     if _places_conflict(a, b):
         score -= w.place_conflict_penalty
     return score
 
 
-def _shared_specifics(a: Fingerprint, b: Fingerprint, w: ScoreWeights) -> float:
+def _shared_specifics(a: Prepared, b: Prepared, w: ScoreWeights) -> float:
     """Bonus for shared quantities ("125%", "$10bn") and rare multi-word names."""
-    nums = set(a.numbers) & set(b.numbers)
-    bonus = w.shared_number_bonus * min(len(nums), 2)
-    ents = {e for e in set(a.entities) & set(b.entities) if " " in e}
-    return bonus + w.shared_name_bonus * min(len(ents), 3)
+    bonus = w.shared_number_bonus * min(len(a.numbers & b.numbers), 2)
+    return bonus + w.shared_name_bonus * min(len(a.names & b.names), 3)
 
 
 # --------------------------------------------------------------------------- pair score
@@ -335,10 +404,29 @@ def weighted_pair_score(
     a: Fingerprint, wa: Weighted, b: Fingerprint, wb: Weighted, w: ScoreWeights = WEIGHTS
 ) -> float:
     """:func:`pair_score` with both items' rarity-weighted tokens already computed."""
-    dates = _date_evidence(a, b, w)
-    if dates is None or event_conflict(a, b):
-        return VETO
-    text = text_similarity(wa, wb)
+    return prepared_pair_score(prepare(a, wa), prepare(b, wb), w)
+
+
+def prepared_pair_score(a: Prepared, b: Prepared, w: ScoreWeights = WEIGHTS) -> float:
+    """:func:`pair_score` of two prepared items."""
+    dates = pair_dates(a, b, w)
+    return VETO if dates is None else scored_with_dates(a, b, dates, w)
+
+
+def pair_dates(a: Prepared, b: Prepared, w: ScoreWeights = WEIGHTS) -> float | None:
+    """The date evidence of a pair, or None when dates or event agreement veto it (the cheap
+    first half of :func:`prepared_pair_score`)."""
+    named = _min_gap(a.dates, b.dates)
+    dates = _date_evidence(a, b, named, w)
+    if dates is None or _event_conflict(a, b, named):
+        return None
+    return dates
+
+
+def scored_with_dates(a: Prepared, b: Prepared, dates: float, w: ScoreWeights = WEIGHTS) -> float:
+    """The second half of :func:`prepared_pair_score`: text, kinds and specifics added to the
+    date evidence ``pair_dates(a, b, w)`` of a pair it did not veto."""
+    text = text_similarity(a.weighted, b.weighted)
     kind, specifics = _kind_evidence(a, b, w), _shared_specifics(a, b, w)
     if text < w.min_text_for_dates and kind <= 0 and specifics <= 0:
         return text  # same day, nothing else in common: a date alone joins no stories
