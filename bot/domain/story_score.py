@@ -329,14 +329,9 @@ def _places_conflict(a: Prepared, b: Prepared) -> bool:
     return bool(a.places and b.places) and not a.places & b.places
 
 
-def event_conflict(a: Prepared, b: Prepared) -> bool:
+def event_conflict(a: Prepared, b: Prepared, named: int | None) -> bool:
     """True when kind and place/day disagree so that the two cannot be one event (see the
-    module doc); symmetric."""
-    return _event_conflict(a, b, _min_gap(a.dates, b.dates))
-
-
-def _event_conflict(a: Prepared, b: Prepared, named: int | None) -> bool:
-    """:func:`event_conflict` given the smallest gap between the days the two texts name."""
+    module doc; ``named``: the smallest gap between the days the two texts name); symmetric."""
     if a.fp.roundup != b.fp.roundup:
         return True
     when = _when_agrees(a, b, named)
@@ -397,14 +392,7 @@ def _shared_specifics(a: Prepared, b: Prepared, w: ScoreWeights) -> float:
 
 def pair_score(a: Fingerprint, b: Fingerprint, df: DocFreq, w: ScoreWeights = WEIGHTS) -> float:
     """How strongly two items look like one event; :data:`VETO` when they cannot be one."""
-    return weighted_pair_score(a, weigh(a.tokens, df), b, weigh(b.tokens, df), w)
-
-
-def weighted_pair_score(
-    a: Fingerprint, wa: Weighted, b: Fingerprint, wb: Weighted, w: ScoreWeights = WEIGHTS
-) -> float:
-    """:func:`pair_score` with both items' rarity-weighted tokens already computed."""
-    return prepared_pair_score(prepare(a, wa), prepare(b, wb), w)
+    return prepared_pair_score(prepare(a, weigh(a.tokens, df)), prepare(b, weigh(b.tokens, df)), w)
 
 
 def prepared_pair_score(a: Prepared, b: Prepared, w: ScoreWeights = WEIGHTS) -> float:
@@ -418,7 +406,7 @@ def pair_dates(a: Prepared, b: Prepared, w: ScoreWeights = WEIGHTS) -> float | N
     first half of :func:`prepared_pair_score`)."""
     named = _min_gap(a.dates, b.dates)
     dates = _date_evidence(a, b, named, w)
-    if dates is None or _event_conflict(a, b, named):
+    if dates is None or event_conflict(a, b, named):
         return None
     return dates
 
